@@ -28,7 +28,7 @@ help:
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip==25.3
+	$(BIN)/pip install -q --upgrade pip==26.3
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
