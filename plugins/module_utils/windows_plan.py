@@ -1,0 +1,480 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, xphone.connect contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cmdlet plans for Windows hosts, run over pypsrp or pywinrm with the same per-step results.
+
+A plan is a list of steps; a step is one allow-listed cmdlet with ordered, bound parameters. Over
+PSRP each step is one pipeline built with ``add_cmdlet``/``add_parameter``. Over WinRS (pywinrm
+``Session.run_ps``) the fixed ``RUNNER_SCRIPT`` carries the plan as a base64 literal (letters,
+digits, ``+/=`` only), so no value can end the literal or become script text; the runner decodes
+the plan, splats each step and prints one marker line with base64 JSON results.
+
+Per-step result (both executors)::
+
+    {"cmdlet": "Get-ItemProperty", "skipped": False,
+     "output": [{...property: value...}, ...],
+     "errors": [{"message", "category", "fqeid", "exception", "reason", "terminating"}],
+     "warnings": ["..."]}
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import zlib
+
+try:
+    from pypsrp.powershell import PowerShell, PSInvocationState
+    from pypsrp.complex_objects import GenericComplexObject
+    from pypsrp.serializer import TaggedValue
+    HAS_PYPSRP = True
+    PYPSRP_IMPORT_ERROR = None
+except ImportError as e:  # pragma: no cover - depends on the controller's packages
+    HAS_PYPSRP = False
+    PYPSRP_IMPORT_ERROR = e
+
+
+# The only cmdlets a plan may name; the runner checks the same list (it is embedded in it).
+ALLOWED_CMDLETS = (
+    "Copy-Item", "Get-ADGroupMember", "Get-ADPrincipalGroupMembership", "Get-ChildItem",
+    "Get-CimInstance", "Get-Command", "Get-Content", "Get-Item", "Get-ItemProperty",
+    "Get-NetIPAddress", "Get-Service", "Invoke-CimMethod", "Move-Item", "New-Item",
+    "New-ItemProperty", "Remove-Item", "Remove-ItemProperty", "Rename-Item", "Restart-Service",
+    "Set-CimInstance", "Set-Content", "Set-ItemProperty", "Set-Service", "Start-Service",
+    "Stop-Service", "Test-NetConnection", "Test-Path",
+)
+# The same list as a .NET regular expression for the runner (shorter than the list, which matters
+# under the command-line limit); the unit tests prove both accept the same names.
+ALLOWED_PATTERN = (r"^((Copy|Move|Rename|Remove|New|Get)-Item|Get-ChildItem|(Get|Set|New|Remove)-ItemProperty|"
+                   r"[GS]et-Content|Test-Path|(Get|Set|Start|Stop|Restart)-Service|[GS]et-CimInstance|"
+                   r"Invoke-CimMethod|Get-AD(GroupMember|PrincipalGroupMembership)|Get-Command|Get-NetIPAddress|"
+                   r"Test-NetConnection)\z")
+_ALLOWED_BY_LOWER = dict((name.lower(), name) for name in ALLOWED_CMDLETS)
+
+# cmd.exe refuses longer command lines ("The command line is too long."), and WinRS runs
+# `powershell -encodedcommand <base64 of UTF-16LE>` through it; 8191 = 8192 minus the terminator.
+MAX_COMMAND_LINE = 8191
+_RUN_PS_PREFIX = "powershell -encodedcommand "
+
+RESULT_MARKER = "XPCR1:"
+PLAN_PLACEHOLDER = "__XPC_PLAN__"
+_PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+_INT32 = (-(2 ** 31), 2 ** 31 - 1)
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+# Kept compact on purpose: every character of the runner costs 2.67 characters of the 8191 that
+# cmd.exe allows, and what is left is the room for the plan.
+RUNNER_SCRIPT = r"""Remove-TypeData System.Array -EA 0
+function D($t){$v=$t.v
+switch($t.t){
+'n'{return $null}
+'s'{return [string]$v}
+'i'{return [int]$v}
+'l'{return [long]$v}
+'f'{return [double]$v}
+'b'{return [bool]$v}
+'x'{return ,[Convert]::FromBase64String($v)}
+'k'{return ConvertTo-SecureString $v -AsPlainText -Force}
+'a'{return ,@(foreach($e in @($v)){,(D $e)})}
+'h'{$r=@{};foreach($e in @($v)){$r[$e.k]=D $e.v};return $r}
+}
+throw "kind $($t.t)"}
+function C($v,$d){if($null -eq $v){return $null}
+if($v -is [string]-or$v -is [enum]-or$v -is [char]-or$v -is [guid]){return "$v"}
+if($v -is [datetime]){return $v.ToString('o')}
+if($v -is [ValueType]-and$v.GetType().IsPrimitive){return $v}
+if($v -is [Collections.IDictionary]){$h=@{};foreach($k in $v.Keys){$h["$k"]=C $v[$k] ($d+1)};return $h}
+if($v -is [Collections.IEnumerable]){return ,@(foreach($e in $v){,(C $e $d)})}
+if($d -ge 2){return "$v"}
+$h=@{};foreach($p in $v.PSObject.Properties){$h[$p.Name]=$null;try{$h[$p.Name]=C $p.Value ($d+1)}catch{}};$h}
+function E($r,$t){@{m="$r";g="$($r.CategoryInfo.Category)";f=$r.FullyQualifiedErrorId;x=$r.Exception.GetType().FullName;r=$r.CategoryInfo.Reason;t=$t}}
+$R=@();$S=0
+try{$m=New-Object IO.MemoryStream(,[Convert]::FromBase64String('__XPC_PLAN__'))
+$P=(New-Object IO.StreamReader((New-Object IO.Compression.DeflateStream($m,[IO.Compression.CompressionMode]'Decompress')))).ReadToEnd()|ConvertFrom-Json
+foreach($s in @($P.s)){$c=$s.c;$o=@();$e=@();$w=@()
+if($S){$R+=,@{c=$c;s=1};continue}
+if($c -notmatch '__XPC_ALLOW__'){$e+=,@{m="The cmdlet '$c' is not allowed in a plan.";g='PermissionDenied';f='CmdletNotAllowed';t=1}}
+else{try{$p=@{};foreach($q in @($s.p)){$p[$q.k]=D $q.v}
+&$c @p 2>&1 3>&1|%{if($_ -is [Management.Automation.ErrorRecord]){$e+=,(E $_ 0)}elseif($_ -is [Management.Automation.WarningRecord]){$w+="$_"}else{$o+=,(C $_ 0)}}}catch{$e+=,(E $_ 1)}}
+if($e -and $P.x){$S=1}
+$R+=,@{c=$c;s=0;o=$o;e=$e;w=$w}}
+$J=@{v=1;s=$R}}catch{$J=@{v=1;s=$R;z=(E $_ 1)}}
+[Console]::Out.Write('XPCR1:'+[Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes((ConvertTo-Json $J -Depth 20 -Compress)))+"`r`n")
+""".replace("__XPC_ALLOW__", ALLOWED_PATTERN)
+RUNNER_PREFIX, RUNNER_SUFFIX = RUNNER_SCRIPT.split(PLAN_PLACEHOLDER)
+
+# System.Management.Automation.ErrorCategory, by number, as PSRP sends it.
+ERROR_CATEGORIES = (
+    "NotSpecified", "OpenError", "CloseError", "DeviceError", "DeadlockDetected", "InvalidArgument",
+    "InvalidData", "InvalidOperation", "InvalidResult", "InvalidType", "MetadataError",
+    "NotImplemented", "NotInstalled", "ObjectNotFound", "OperationStopped", "OperationTimeout",
+    "SyntaxError", "ParserError", "PermissionDenied", "ResourceBusy", "ResourceExists",
+    "ResourceUnavailable", "ReadError", "WriteError", "FromStdErr", "SecurityError",
+    "ProtocolError", "ConnectionError", "AuthenticationError", "LimitsExceeded", "QuotaExceeded",
+    "NotEnabled",
+)
+
+
+class PlanError(Exception):
+    """A plan that cannot be built or run; ``str()`` is the user-facing message."""
+
+
+class PlanTooLargeError(PlanError):
+    """A step that does not fit into one WinRS command line even alone."""
+
+
+class Secret(object):
+    """A password or other secret value. Never shown by repr/str or the plan's debug form.
+
+    As a parameter value it travels as a SecureString over PSRP (and is built into one by the
+    runner); inside a hashtable or list (``Invoke-CimMethod -Arguments @{StartPassword=...}``) it
+    travels as the plain string the method expects, inside the encrypted transport.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value):
+        self._value = "" if value is None else str(value)
+
+    def reveal(self):
+        return self._value
+
+    def __repr__(self):
+        return "Secret(********)"
+
+    __str__ = __repr__
+
+
+class Int64(object):
+    """An integer that must arrive as System.Int64 (a registry QWord) even when it is small."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = int(value)
+
+    def __repr__(self):
+        return "Int64(%d)" % self.value
+
+
+class PlanStep(object):
+    __slots__ = ("cmdlet", "parameters")
+
+    def __init__(self, cmdlet, parameters):
+        self.cmdlet = cmdlet
+        self.parameters = parameters
+
+
+class Plan(object):
+    """An ordered list of cmdlet calls. ``stop_on_error`` skips the steps after one that failed."""
+
+    def __init__(self, stop_on_error=True):
+        self.steps = []
+        self.stop_on_error = stop_on_error
+
+    def add(self, cmdlet, parameters=None, **kwargs):
+        """Append a step; ``parameters`` is a list of (name, value) pairs or a dict, in call order.
+
+        A switch is given as ``True`` (``-Force``) or ``False`` (``-Force:$false``).
+        """
+        canonical = _ALLOWED_BY_LOWER.get(str(cmdlet).lower())
+        if canonical is None:
+            raise PlanError("The cmdlet '%s' is not allowed in a Windows plan; allowed: %s."
+                            % (cmdlet, ", ".join(ALLOWED_CMDLETS)))
+        pairs = list(parameters.items()) if isinstance(parameters, dict) else list(parameters or [])
+        pairs.extend(kwargs.items())
+        seen = set()
+        for name, value in pairs:
+            if not isinstance(name, str) or not _PARAM_NAME.match(name):
+                raise PlanError("Invalid parameter name %r for %s." % (name, canonical))
+            if name.lower() in seen:
+                raise PlanError("Parameter '%s' is given twice for %s." % (name, canonical))
+            seen.add(name.lower())
+            _check_value(value, "%s -%s" % (canonical, name))
+        self.steps.append(PlanStep(canonical, pairs))
+        return self
+
+    def has_secrets(self):
+        return any(_contains_secret(v) for step in self.steps for _n, v in step.parameters)
+
+    def debug_form(self):
+        """The plan as JSON-able data for logs and diffs, with every secret masked."""
+        return [{"cmdlet": step.cmdlet,
+                 "parameters": [[name, _debug_value(value)] for name, value in step.parameters]}
+                for step in self.steps]
+
+
+def _check_value(value, where):
+    if value is None or isinstance(value, (bool, str, float, Secret, Int64, bytes, bytearray)):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise PlanError("The integer for %s does not fit into 64 bits." % where)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_value(item, where)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise PlanError("Hashtable keys for %s must be strings." % where)
+            _check_value(item, where)
+        return
+    raise PlanError("A value of type %s cannot be sent for %s." % (type(value).__name__, where))
+
+
+def _contains_secret(value):
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_contains_secret(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_secret(v) for v in value.values())
+    return False
+
+
+def _debug_value(value):
+    if isinstance(value, Secret):
+        return "********"
+    if isinstance(value, Int64):
+        return value.value
+    if isinstance(value, (bytes, bytearray)):
+        return "<%d bytes>" % len(value)
+    if isinstance(value, (list, tuple)):
+        return [_debug_value(v) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _debug_value(v)) for k, v in value.items())
+    return value
+
+
+def _tag(value, top):
+    """The plan's tagged form of one value (the runner's ``D`` function reverses it)."""
+    if value is None:
+        return {"t": "n"}
+    if isinstance(value, Secret):
+        return {"t": "k" if top else "s", "v": value.reveal()}
+    if isinstance(value, bool):
+        return {"t": "b", "v": value}
+    if isinstance(value, Int64):
+        return {"t": "l", "v": value.value}
+    if isinstance(value, int):
+        return {"t": "i" if _INT32[0] <= value <= _INT32[1] else "l", "v": value}
+    if isinstance(value, float):
+        return {"t": "f", "v": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"t": "x", "v": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (list, tuple)):
+        return {"t": "a", "v": [_tag(v, False) for v in value]}
+    if isinstance(value, dict):
+        return {"t": "h", "v": [{"k": k, "v": _tag(v, False)} for k, v in value.items()]}
+    return {"t": "s", "v": str(value)}
+
+
+def _plan_document(plan, steps=None):
+    return {"v": 1, "x": bool(plan.stop_on_error),
+            "s": [{"c": step.cmdlet, "p": [{"k": n, "v": _tag(v, True)} for n, v in step.parameters]}
+                  for step in (plan.steps if steps is None else steps)]}
+
+
+def encode_plan(plan, steps=None):
+    """The plan as base64 of raw-deflated compact UTF-8 JSON: only letters, digits and +/=.
+
+    Deflate because cmd.exe's command-line limit is the room a WinRS plan has (config files
+    compress well).
+    """
+    text = json.dumps(_plan_document(plan, steps), separators=(",", ":"), ensure_ascii=False)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(text.encode("utf-8")) + packer.flush()
+    return base64.b64encode(packed).decode("ascii")
+
+
+def decode_plan(encoded):
+    """The plan document back from ``encode_plan`` (used by the lab and by tests)."""
+    packed = base64.b64decode(encoded.encode("ascii"), validate=True)
+    return json.loads(zlib.decompress(packed, -15).decode("utf-8"))
+
+
+def runner_script(plan, steps=None):
+    return RUNNER_PREFIX + encode_plan(plan, steps) + RUNNER_SUFFIX
+
+
+def command_line_length(script):
+    """Length of the command line pywinrm's ``run_ps`` sends for ``script``."""
+    return len(_RUN_PS_PREFIX) + len(base64.b64encode(script.encode("utf-16-le")))
+
+
+def split_for_winrs(plan):
+    """The plan's steps in batches whose runner command lines fit into cmd.exe's limit."""
+    batches, current = [], []
+    for step in plan.steps:
+        if command_line_length(runner_script(plan, current + [step])) <= MAX_COMMAND_LINE:
+            current.append(step)
+            continue
+        if not current:
+            raise PlanTooLargeError(
+                "The %s step is too large for one WinRS command line (cmd.exe allows %d characters); "
+                "use the psrp connection for this host." % (step.cmdlet, MAX_COMMAND_LINE))
+        batches.append(current)
+        current = []
+        if command_line_length(runner_script(plan, [step])) > MAX_COMMAND_LINE:
+            raise PlanTooLargeError(
+                "The %s step is too large for one WinRS command line (cmd.exe allows %d characters); "
+                "use the psrp connection for this host." % (step.cmdlet, MAX_COMMAND_LINE))
+        current = [step]
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _skipped(cmdlet):
+    return {"cmdlet": cmdlet, "skipped": True, "output": [], "errors": [], "warnings": []}
+
+
+def _step_failed(result):
+    return bool(result["errors"])
+
+
+def parse_runner_output(stdout, stderr=b"", rc=0):
+    """The per-step results from the runner's stdout; ``PlanError`` when it printed none."""
+    text = stdout.decode("utf-8", "replace") if isinstance(stdout, bytes) else (stdout or "")
+    idx = text.find(RESULT_MARKER)
+    if idx < 0:
+        err = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
+        raise PlanError("The Windows plan runner printed no result (rc %s): %s"
+                        % (rc, err.strip()[:2000] or "no error text"))
+    match = re.match(r"[A-Za-z0-9+/=\r\n]*", text[idx + len(RESULT_MARKER):])
+    payload = re.sub(r"\s", "", match.group(0))
+    try:
+        document = json.loads(base64.b64decode(payload, validate=True).decode("utf-8"))
+    except (ValueError, TypeError) as e:
+        raise PlanError("The Windows plan runner printed an unreadable result: %s" % e)
+    if document.get("z"):
+        raise PlanError("The Windows plan runner failed: %s" % _expand_error(document["z"])["message"])
+    return [_expand_step(step) for step in _as_list(document.get("s"))]
+
+
+def _as_list(value):
+    # ConvertTo-Json writes an empty array as null and, for some types, one element as itself.
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _expand_error(err):
+    return {"message": err.get("m") or "", "category": err.get("g") or "NotSpecified",
+            "fqeid": err.get("f") or "", "exception": err.get("x") or "", "reason": err.get("r") or "",
+            "terminating": bool(err.get("t"))}
+
+
+def _expand_step(step):
+    """The runner's short keys (kept short for the command-line limit) as the documented result."""
+    return {"cmdlet": step.get("c"), "skipped": bool(step.get("s")),
+            "output": _as_list(step.get("o")),
+            "errors": [_expand_error(e) for e in _as_list(step.get("e"))],
+            "warnings": [str(w) for w in _as_list(step.get("w"))]}
+
+
+def run_plan_winrm(winrm_session, plan):
+    """Run ``plan`` through pywinrm ``Session.run_ps`` (WinRS), in as few runs as cmd.exe allows."""
+    results = []
+    stop = False
+    for batch in split_for_winrs(plan):
+        if stop:
+            results.extend(_skipped(step.cmdlet) for step in batch)
+            continue
+        response = winrm_session.run_ps(runner_script(plan, batch))
+        batch_results = parse_runner_output(response.std_out, response.std_err, response.status_code)
+        if len(batch_results) != len(batch):
+            raise PlanError("The Windows plan runner returned %d results for %d steps."
+                            % (len(batch_results), len(batch)))
+        results.extend(batch_results)
+        stop = plan.stop_on_error and any(_step_failed(r) for r in batch_results)
+    return results
+
+
+def _psrp_value(value, top):
+    if isinstance(value, Secret):
+        return TaggedValue("SS", value.reveal()) if top else value.reveal()
+    if isinstance(value, Int64):
+        return TaggedValue("I64", value.value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if _INT32[0] <= value <= _INT32[1] else TaggedValue("I64", value)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    if isinstance(value, (list, tuple)):
+        return [_psrp_value(v, False) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _psrp_value(v, False)) for k, v in value.items())
+    return value
+
+
+def _psrp_object(value, depth):
+    """pypsrp's deserialized value as the runner's ``C`` function would give it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, bytes):
+        return list(bytearray(value))
+    if isinstance(value, (list, tuple)):
+        return [_psrp_object(v, depth) for v in value]
+    if isinstance(value, dict):
+        return dict((str(k), _psrp_object(v, depth + 1)) for k, v in value.items())
+    if HAS_PYPSRP and isinstance(value, GenericComplexObject):
+        if "System.Enum" in value.types or depth >= 2:
+            return value.to_string
+        props = {}
+        props.update(value.adapted_properties)
+        props.update(value.extended_properties)
+        if not props:
+            return value.to_string
+        return dict((k, _psrp_object(v, depth + 1)) for k, v in props.items())
+    return str(value)
+
+
+def _psrp_error(record, terminating):
+    exception = getattr(record, "exception", None)
+    message = None
+    exception_type = ""
+    if HAS_PYPSRP and isinstance(exception, GenericComplexObject):
+        message = exception.adapted_properties.get("Message") or exception.extended_properties.get("Message")
+        exception_type = (exception.types[0] if exception.types else "").replace("Deserialized.", "", 1)
+    message = getattr(record, "details_message", None) or message or str(record)
+    category = getattr(record, "category", 0) or 0
+    return {"message": message,
+            "category": ERROR_CATEGORIES[category] if 0 <= category < len(ERROR_CATEGORIES) else str(category),
+            "fqeid": getattr(record, "fq_error", "") or "",
+            "exception": exception_type,
+            "reason": getattr(record, "reason", "") or "",
+            "terminating": terminating}
+
+
+def run_plan_psrp(runspace_pool, plan):
+    """Run ``plan`` on an open pypsrp RunspacePool: one pipeline per step."""
+    if not HAS_PYPSRP:
+        raise PlanError("pypsrp is required for the psrp connection: %s" % PYPSRP_IMPORT_ERROR)
+    if plan.has_secrets():
+        runspace_pool.exchange_keys()
+    results = []
+    stop = False
+    for step in plan.steps:
+        if stop:
+            results.append(_skipped(step.cmdlet))
+            continue
+        ps = PowerShell(runspace_pool)
+        ps.add_cmdlet(step.cmdlet)
+        for name, value in step.parameters:
+            ps.add_parameter(name, _psrp_value(value, True))
+        output = ps.invoke()
+        failed = ps.state == PSInvocationState.FAILED
+        records = list(ps.streams.error)
+        errors = [_psrp_error(r, failed and i == len(records) - 1) for i, r in enumerate(records)]
+        result = {"cmdlet": step.cmdlet, "skipped": False,
+                  "output": [_psrp_object(o, 0) for o in output or []],
+                  "errors": errors,
+                  "warnings": [getattr(w, "message", None) or str(w) for w in ps.streams.warning]}
+        results.append(result)
+        stop = plan.stop_on_error and _step_failed(result)
+    return results
