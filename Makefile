@@ -10,6 +10,15 @@ OUT := tests/output
 COLL_ROOT := $(OUT)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/xphone/connect
 LAB_DIR := $(OUT)/lab
+# ansible-test resolves symlinks, so sanity runs on a copy of the source files (tests/tools/stage_collection.py).
+SANITY_ROOT := $(OUT)/sanity/ansible_collections/xphone/connect
+# Tools that write into $HOME (ansible-test venvs and its get-pip cache, ansible-lint's collection install)
+# get this one instead, so nothing lands in the real home directory.
+TOOL_HOME := $(CURDIR)/$(OUT)/home
+ANSIBLE_TEST_CACHE := $(TOOL_HOME)/.ansible/test/cache
+DIST := $(OUT)/dist
+TOOL_ENV := HOME=$(TOOL_HOME) XDG_CACHE_HOME=$(TOOL_HOME)/.cache ANSIBLE_HOME=$(TOOL_HOME)/.ansible
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)/tests/lab
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLL_ROOT)
 export ANSIBLE_PYTHON_INTERPRETER := $(CURDIR)/$(BIN)/python
@@ -18,13 +27,13 @@ export ANSIBLE_REMOTE_TMP := $(CURDIR)/$(OUT)/tmp/remote
 export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection demo test test-unit test-lab test-integration sanity lint docs-lint changelog-lint build \
-        lab-up lab-down lab-status lab-reset bench clean
+.PHONY: help venv collection demo test test-unit test-lab test-integration sanity sanity-ignores lint docs-lint \
+        changelog-lint build lab-up lab-down lab-status lab-reset bench clean
 
 help:
-	@echo "make demo   - start the lab, run playbooks/site.yml against it twice, show the result, stop the lab"
-	@echo "make test   - every test: unit, lab, integration, sanity, lint, docs"
-	@echo "make lab-up | lab-down | lab-status | lab-reset | bench | build"
+	@echo "make demo   - start the lab, run playbooks/site.yml against it (check, apply, apply again), show the result, stop the lab"
+	@echo "make test   - every test: unit, lab, integration, sanity, lint, docs, changelog, build"
+	@echo "make lab-up | lab-down | lab-status | lab-reset | bench | build | sanity | lint"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,16 +59,73 @@ lab-status: venv
 lab-reset: venv
 	$(BIN)/python -m lab reset --dir $(LAB_DIR)
 
+# Lab up, site.yml in check mode, applied, applied again (fails if anything changes), state read back,
+# lab down (also when a step fails). Other variables: make demo DEMO_VARS=path/to/vars.yml
+demo: collection
+	BIN=$(BIN) LAB_DIR=$(LAB_DIR) bash tests/tools/demo.sh
+
+# pytest exits 5 when it collects no test. That is accepted only while a directory holds no test files
+# yet; any other non-zero exit fails the target.
+define pytest_dir
+	@if [ -z "$$(find $(1) -name 'test_*.py' -print -quit 2>/dev/null)" ]; then \
+		echo "$(1): no test files yet"; \
+	else \
+		rc=0; $(BIN)/python -m pytest -q -p no:cacheprovider $(1) || rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "$(1) has test files but pytest collected no test" >&2; fi; \
+		exit $$rc; \
+	fi
+endef
+
 test-unit: collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	$(call pytest_dir,tests/unit)
 
 test-lab: collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab/tests
+	$(call pytest_dir,tests/lab/tests)
 
 test-integration: collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+	$(call pytest_dir,tests/integration)
 
-test: test-unit test-lab test-integration sanity lint docs-lint changelog-lint build
+# Every target runs even after a failure (make -k), and `make test` still fails if any of them failed.
+test: venv
+	@$(MAKE) --no-print-directory -k test-unit test-lab test-integration sanity lint docs-lint changelog-lint build \
+		&& echo "make test: everything passed" \
+		|| { echo "make test: FAILED (see above)" >&2; exit 1; }
+
+# The project allows no ignore entries: a sanity finding is fixed, not silenced.
+sanity-ignores:
+	@bad=$$(grep -v -h -E '^\s*(#|$$)' tests/sanity/ignore-*.txt 2>/dev/null || true); \
+	if [ -n "$$bad" ]; then echo "tests/sanity/ignore-*.txt must stay empty, found:" >&2; echo "$$bad" >&2; exit 1; fi
+
+$(ANSIBLE_TEST_CACHE)/get_pip_24_2.py: tests/tools/get_pip_24_2.py | venv
+	@mkdir -p $(ANSIBLE_TEST_CACHE)
+	@ls $(ANSIBLE_TEST_CACHE)/pip-24.2-*.whl >/dev/null 2>&1 || $(BIN)/pip download -q pip==24.2 --no-deps -d $(ANSIBLE_TEST_CACHE)
+	@rm -f $(ANSIBLE_TEST_CACHE)/get_pip_24_2.py.download
+	cp tests/tools/get_pip_24_2.py $@
+
+sanity: venv sanity-ignores $(ANSIBLE_TEST_CACHE)/get_pip_24_2.py
+	@mkdir -p $(OUT)/tmp
+	@$(BIN)/python tests/tools/stage_collection.py $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && $(TOOL_ENV) TMPDIR=$(CURDIR)/$(OUT)/tmp $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11 --color no
+
+lint: collection
+	@mkdir -p $(TOOL_HOME)
+	$(TOOL_ENV) $(BIN)/ansible-lint --offline
+
+docs-lint: collection
+	@mkdir -p $(TOOL_HOME)
+	$(TOOL_ENV) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+# The artifact must not carry the lab, test output or the venv: list it and fail if it does.
+build: venv
+	@mkdir -p $(DIST)
+	$(TOOL_ENV) $(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
+	@tarball=$$(ls -t $(DIST)/xphone-connect-*.tar.gz | head -1); \
+	bad=$$(tar -tzf "$$tarball" | grep -E '^(\./)?(tests/lab|tests/output|\.venv|collections)(/|$$)' || true); \
+	if [ -n "$$bad" ]; then echo "$$tarball contains files that must not ship:" >&2; echo "$$bad" | head -20 >&2; exit 1; fi; \
+	echo "$$tarball: $$(tar -tzf "$$tarball" | wc -l) entries, no lab, test output or venv"
 
 bench: collection
 	$(BIN)/python tests/lab/bench.py
