@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: xphone.connect contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""exchange_remote_domain: the property table and the few rules particular to remote domains."""
+
+from __future__ import annotations
+
+from ansible_collections.xphone.connect.plugins.module_utils import compare as c
+from ansible_collections.xphone.connect.plugins.module_utils import engine
+from ansible_collections.xphone.connect.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+
+CHARSETS = (
+    "big5", "din_66003", "euc-jp", "euc-kr", "gb18030", "gb2312", "hz-gb-2312", "iso-2022-jp", "iso-2022-kr",
+    "iso-8859-1", "iso-8859-13", "iso-8859-15", "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-5",
+    "iso-8859-6", "iso-8859-7", "iso-8859-8", "iso-8859-9", "koi8-r", "koi8-u", "ks_c_5601-1987", "ns_4551-1",
+    "sen_850200_b", "shift_jis", "utf-7", "utf-8", "windows-1250", "windows-1251", "windows-1252",
+    "windows-1253", "windows-1254", "windows-1255", "windows-1256", "windows-1257", "windows-1258", "windows-874",
+)
+
+# Set-RemoteDomain parameters that the reference marks for Exchange 2016 and 2019 (IsCoexistenceDomain is
+# Exchange Online only). New-RemoteDomain takes only Name and DomainName, so all of these are Set-only.
+TABLE = [
+    engine.Prop("allowed_oof_type", "AllowedOOFType", c.Choice(["External", "ExternalLegacy", "InternalLegacy", "None"]), new=False),
+    engine.Prop("auto_forward_enabled", "AutoForwardEnabled", c.Bool(), new=False),
+    engine.Prop("auto_reply_enabled", "AutoReplyEnabled", c.Bool(), new=False),
+    engine.Prop("byte_encoder_type_for_7bit_charsets", "ByteEncoderTypeFor7BitCharsets", c.Choice(
+        ["Use7Bit", "UseQP", "UseBase64", "UseQPHtmlDetectTextPlain", "UseBase64HtmlDetectTextPlain",
+         "UseQPHtml7BitTextPlain", "UseBase64Html7BitTextPlain", "Undefined"]), new=False),
+    engine.Prop("character_set", "CharacterSet", c.Choice(CHARSETS), new=False),
+    engine.Prop("content_type", "ContentType", c.Choice(["MimeHtmlText", "MimeText", "MimeHtml"]), new=False),
+    engine.Prop("delivery_report_enabled", "DeliveryReportEnabled", c.Bool(), new=False),
+    engine.Prop("display_sender_name", "DisplaySenderName", c.Bool(), new=False),
+    engine.Prop("is_internal", "IsInternal", c.Bool(), new=False),
+    engine.Prop("line_wrap_size", "LineWrapSize", c.Unlimited(minimum=0, maximum=132), new=False),
+    engine.Prop("meeting_forward_notification_enabled", "MeetingForwardNotificationEnabled", c.Bool(), new=False),
+    engine.Prop("message_count_threshold", "MessageCountThreshold", c.Int(minimum=0, maximum=2147483647), new=False),
+    engine.Prop("ndr_diagnostic_info_enabled", "NDRDiagnosticInfoEnabled", c.Bool(), new=False),
+    engine.Prop("ndr_enabled", "NDREnabled", c.Bool(), new=False),
+    engine.Prop("non_mime_character_set", "NonMimeCharacterSet", c.Choice(CHARSETS), new=False),
+    engine.Prop("preferred_internet_code_page_for_shift_jis", "PreferredInternetCodePageForShiftJis",
+                c.Choice(["50220", "50221", "50222", "Undefined"]), new=False),
+    engine.Prop("required_charset_coverage", "RequiredCharsetCoverage", c.Int(minimum=0, maximum=100), new=False),
+    engine.Prop("target_delivery_domain", "TargetDeliveryDomain", c.Bool(), new=False),
+    engine.Prop("tnef_enabled", "TNEFEnabled", c.TriState(), new=False),
+    engine.Prop("trusted_mail_inbound_enabled", "TrustedMailInboundEnabled", c.Bool(), new=False),
+    engine.Prop("trusted_mail_outbound_enabled", "TrustedMailOutboundEnabled", c.Bool(), new=False),
+    engine.Prop("use_simple_display_name", "UseSimpleDisplayName", c.Bool(), new=False),
+]
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    domain_name=dict(type="str"),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
+ARGUMENT_SPEC.update(engine.argument_spec(TABLE))
+ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)
+REQUIRED_IF = []
+
+DEFAULT_NAME = "Default"
+
+
+def _find(session, name):
+    # Listing and filtering here avoids Exchange's "Cmdlet failed" event for a missing -Identity.
+    for obj in session.invoke("Get-RemoteDomain"):
+        if str(obj.get("Name", "")).lower() == name.lower() or str(obj.get("Identity", "")).lower() == name.lower():
+            return obj
+    return None
+
+
+def validate(params):
+    name = c.validate_name("name", params["name"])
+    if params.get("domain_name") is not None:
+        c.validate_domain("domain_name", params["domain_name"], allow_star=True)
+    is_default = name.lower() == DEFAULT_NAME.lower()
+    if params.get("state") == "absent" and (is_default or str(params.get("domain_name") or "") == "*"):
+        raise InvalidInput("name", "the Default remote domain (*) cannot be removed; it holds the settings for every "
+                                   "domain without its own remote domain")
+    if is_default and params.get("domain_name") not in (None, "*"):
+        raise InvalidInput("domain_name", "the Default remote domain always covers '*'; it cannot be renamed or moved")
+    engine.validate(TABLE, params)
+
+
+def run(session, params, check_mode=False, diff_mode=False):
+    """Ensure the remote domain; returns the module result (without connection warnings)."""
+    validate(params)
+    outcome = engine.Outcome("remote_domain")
+    name = params["name"]
+
+    def step(sess):
+        outcome.reset()
+        current = _find(sess, name)
+        outcome.before = engine.snapshot(TABLE, current)
+        if current is not None:
+            outcome.before["domain_name"] = current.get("DomainName")
+        if params["state"] == "absent":
+            outcome.after = {}
+            if current is None:
+                return
+            if str(current.get("DomainName", "")) == "*":
+                raise InvalidInput("name", "%s is the Default remote domain (*), which cannot be removed" % name)
+            outcome.add([dict(option="state", parameter=None, before="present", after="absent")])
+            if not check_mode:
+                outcome.write(sess, "Remove-RemoteDomain", [("Identity", current.get("Identity") or name)])
+            return
+
+        if current is None:
+            domain = params.get("domain_name")
+            if not domain:
+                raise InvalidInput("domain_name", "is required to create the remote domain %r" % name)
+            differences = engine.compute(TABLE, params, None)
+            outcome.add([dict(option="state", parameter=None, before="absent", after="present"),
+                         dict(option="domain_name", parameter="DomainName", before=None, after=domain)])
+            outcome.add(differences)
+            outcome.after = engine.predict(TABLE, None, differences)
+            outcome.after["domain_name"] = domain
+            if check_mode:
+                outcome.obj = dict(Name=name, DomainName=domain)
+                return
+            outcome.write(sess, "New-RemoteDomain", [("Name", name), ("DomainName", domain)])
+            leftover = engine.set_parameters(differences)
+            if leftover:
+                outcome.write(sess, "Set-RemoteDomain", [("Identity", name)] + leftover)
+            outcome.obj = _find(sess, name)
+            return
+
+        domain = params.get("domain_name")
+        if domain and str(current.get("DomainName", "")).rstrip(".").lower() != domain.rstrip(".").lower():
+            raise InvalidInput("domain_name", "remote domain %r covers %s; Exchange cannot change the domain of an existing "
+                                              "remote domain (remove it and create it again)" % (name, current.get("DomainName")))
+        differences = engine.compute(TABLE, params, current)
+        outcome.add(differences)
+        outcome.after = engine.predict(TABLE, current, differences)
+        outcome.after["domain_name"] = current.get("DomainName")
+        if differences and not check_mode:
+            outcome.write(sess, "Set-RemoteDomain", [("Identity", current.get("Identity") or name)] + engine.set_parameters(differences))
+            outcome.obj = _find(sess, name)
+        else:
+            outcome.obj = current
+
+    session.run_step(step)
+    return outcome.result(diff_mode=diff_mode, warnings=session.warnings)

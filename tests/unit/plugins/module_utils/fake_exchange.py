@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: xphone.connect contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small in-memory Exchange behind a fake pypsrp transport, for unit tests of the session and the modules.
+
+The fake records every ``add_cmdlet``/``add_parameter`` call exactly as the session made it, so tests can
+assert that values travel only as bound parameters. Objects come back as dicts shaped like the
+properties ``Get-*`` returns (display strings for enums and multi-valued properties' items).
+"""
+
+from __future__ import annotations
+
+import copy
+
+
+class FakeError(object):
+    """Shaped like pypsrp's ErrorRecord: an exception object with type names and a Message property."""
+
+    def __init__(self, message, exception_type="System.Exception", fq_error=""):
+        self.exception = type("Exc", (), {})()
+        self.exception.types = ["Deserialized." + exception_type]
+        self.exception.adapted_properties = {"Message": message}
+        self.exception.extended_properties = {}
+        self.exception.to_string = message
+        self.details_message = None
+        self.message = message
+        self.fq_error = fq_error
+        self.reason = exception_type.rsplit(".", 1)[-1]
+
+
+class FakeWarning(object):
+    def __init__(self, message):
+        self.message = message
+
+
+class Streams(object):
+    def __init__(self):
+        self.error = []
+        self.warning = []
+
+
+class Raise(Exception):
+    """Raised by a handler to make ``invoke()`` raise ``exc`` (a transport-level failure)."""
+
+    def __init__(self, exc):
+        super(Raise, self).__init__(str(exc))
+        self.exc = exc
+
+
+NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
+
+
+class FakePowerShell(object):
+    def __init__(self, exchange, pool):
+        self.exchange = exchange
+        self.pool = pool
+        self.calls = []
+        self.cmdlet = None
+        self.params = []
+        self.streams = Streams()
+        self.closed = False
+        self.had_errors = False
+
+    def add_cmdlet(self, name):
+        self.calls.append(("add_cmdlet", name))
+        self.cmdlet = name
+        return self
+
+    def add_parameter(self, name, value=None):
+        self.calls.append(("add_parameter", name, value))
+        self.params.append((name, value))
+        return self
+
+    def invoke(self):
+        self.exchange.recorded.append(self)
+        return self.exchange.dispatch(self)
+
+    def close(self):
+        self.closed = True
+
+
+class FakePool(object):
+    def __init__(self, number):
+        self.number = number
+        self.closed = False
+
+
+class FakeExchange(object):
+    """The transport (open_pool/new_pipeline/close_pool) plus the objects and cmdlets it serves."""
+
+    def __init__(self):
+        self.remote_domains = [dict(Name="Default", Identity="Default", DomainName="*", ContentType="MimeHtmlText",
+                                    TNEFEnabled=None, AutoForwardEnabled=False, AutoReplyEnabled=False,
+                                    CharacterSet=None, NonMimeCharacterSet=None, AllowedOOFType="External",
+                                    DeliveryReportEnabled=True, NDREnabled=True, LineWrapSize="Unlimited")]
+        self.send_connectors = []
+        self.receive_connectors = [
+            dict(Name="Default Frontend EX01", Identity="EX01\\Default Frontend EX01", Server="EX01",
+                 TransportRole="FrontendTransport", Bindings=["0.0.0.0:25", "[::]:25"],
+                 RemoteIPRanges=["0.0.0.0-255.255.255.255", "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+                 PermissionGroups="AnonymousUsers, ExchangeServers, ExchangeLegacyServers"),
+            dict(Name="Default EX01", Identity="EX01\\Default EX01", Server="EX01", TransportRole="HubTransport",
+                 Bindings=["0.0.0.0:2525", "[::]:2525"],
+                 RemoteIPRanges=["0.0.0.0-255.255.255.255", "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+                 PermissionGroups="ExchangeUsers, ExchangeServers, ExchangeLegacyServers"),
+        ]
+        self.servers = [dict(Name="EX01", Fqdn="ex01.alleo.intern", ServerRole="Mailbox"),
+                        dict(Name="EX02", Fqdn="ex02.alleo.intern", ServerRole="Mailbox"),
+                        dict(Name="EDGE01", Fqdn="edge01.alleo.intern", ServerRole="Edge")]
+        self.permissions = {}
+        self.recorded = []
+        self.pools = []
+        self.faults = []          # callables(ps) -> None or raises/sets errors, consumed in order
+        self.open_faults = []     # exceptions raised by open_pool, consumed in order
+        self.warn_on_set = None
+
+    # -- transport ---------------------------------------------------------------------------------
+    def open_pool(self, settings):
+        if self.open_faults:
+            raise self.open_faults.pop(0)
+        pool = FakePool(len(self.pools) + 1)
+        self.pools.append(pool)
+        return pool
+
+    def new_pipeline(self, pool):
+        return FakePowerShell(self, pool)
+
+    def close_pool(self, pool):
+        pool.closed = True
+
+    # -- what tests look at ----------------------------------------------------------------------
+    def cmdlets(self):
+        return [ps.cmdlet for ps in self.recorded]
+
+    def writes(self):
+        return [ps.cmdlet for ps in self.recorded if not ps.cmdlet.startswith("Get-")]
+
+    def call(self, cmdlet):
+        return [ps for ps in self.recorded if ps.cmdlet == cmdlet]
+
+    # -- cmdlets ---------------------------------------------------------------------------------
+    def dispatch(self, ps):
+        if self.faults:
+            fault = self.faults.pop(0)
+            try:
+                fault(ps)
+            except Raise as wrapped:
+                raise wrapped.exc
+            if ps.streams.error:
+                return []
+        params = dict(ps.params)
+        handler = getattr(self, "do_" + ps.cmdlet.replace("-", "_").lower(), None)
+        if handler is None:
+            ps.streams.error.append(FakeError("The term '%s' is not recognized as the name of a cmdlet, function, "
+                                              "script file, or operable program." % ps.cmdlet,
+                                              "System.Management.Automation.CommandNotFoundException"))
+            return []
+        return copy.deepcopy(handler(ps, params) or [])
+
+    def _not_found(self, ps, identity):
+        ps.streams.error.append(FakeError("The operation couldn't be performed because object '%s' couldn't be found on "
+                                          "'dc01.alleo.intern'." % identity, NOT_FOUND))
+
+    def _find(self, items, identity):
+        for item in items:
+            if str(identity).lower() in (str(item.get("Identity")).lower(), str(item.get("Name")).lower()):
+                return item
+        return None
+
+    def _set(self, ps, items, params):
+        item = self._find(items, params["Identity"])
+        if item is None:
+            self._not_found(ps, params["Identity"])
+            return
+        for key, value in params.items():
+            if key not in ("Identity", "Confirm", "DomainController"):
+                item[key] = value
+        if self.warn_on_set:
+            ps.streams.warning.append(FakeWarning(self.warn_on_set))
+
+    def _remove(self, ps, items, params):
+        item = self._find(items, params["Identity"])
+        if item is None:
+            self._not_found(ps, params["Identity"])
+            return
+        items.remove(item)
+
+    def do_get_remotedomain(self, ps, params):
+        return self.remote_domains
+
+    def do_new_remotedomain(self, ps, params):
+        self.remote_domains.append(dict(Name=params["Name"], Identity=params["Name"], DomainName=params["DomainName"],
+                                        ContentType="MimeHtmlText", TNEFEnabled=None, AutoReplyEnabled=True,
+                                        AutoForwardEnabled=True, AllowedOOFType="External", LineWrapSize="Unlimited",
+                                        DeliveryReportEnabled=True, NDREnabled=True, CharacterSet=None,
+                                        NonMimeCharacterSet=None))
+
+    def do_set_remotedomain(self, ps, params):
+        self._set(ps, self.remote_domains, params)
+
+    def do_remove_remotedomain(self, ps, params):
+        self._remove(ps, self.remote_domains, params)
+
+    def do_get_exchangeserver(self, ps, params):
+        return self.servers
+
+    def do_get_sendconnector(self, ps, params):
+        return self.send_connectors
+
+    def do_new_sendconnector(self, ps, params):
+        obj = dict(Identity=params["Name"], Port=25, DNSRoutingEnabled=True, SmartHostAuthMechanism="None",
+                   MaxMessageSize="35 MB (36,700,160 bytes)", Enabled=True, SmartHosts=[], AddressSpaces=[])
+        obj.update((k, v) for k, v in params.items() if k not in ("Confirm", "DomainController", "Usage"))
+        obj["AddressSpaces"] = [str(a) for a in obj["AddressSpaces"]]
+        self.send_connectors.append(obj)
+
+    def do_set_sendconnector(self, ps, params):
+        self._set(ps, self.send_connectors, params)
+
+    def do_remove_sendconnector(self, ps, params):
+        self._remove(ps, self.send_connectors, params)
+
+    def do_get_receiveconnector(self, ps, params):
+        server = params.get("Server")
+        return [c for c in self.receive_connectors if server is None or c["Server"].lower() == str(server).lower()]
+
+    def do_new_receiveconnector(self, ps, params):
+        obj = dict(Identity="%s\\%s" % (params["Server"], params["Name"]), PermissionGroups="None",
+                   AuthMechanism="Tls", Enabled=True, MaxMessageSize="36 MB (37,748,736 bytes)")
+        obj.update((k, v) for k, v in params.items() if k not in ("Confirm", "DomainController", "Usage"))
+        self.receive_connectors.append(obj)
+
+    def do_set_receiveconnector(self, ps, params):
+        self._set(ps, self.receive_connectors, params)
+
+    def do_remove_receiveconnector(self, ps, params):
+        self._remove(ps, self.receive_connectors, params)
+
+    def do_get_adpermission(self, ps, params):
+        identity = params["Identity"]
+        if self._find(self.receive_connectors, identity) is None:
+            self._not_found(ps, identity)
+            return []
+        entries = self.permissions.get(identity.lower(), [])
+        return [e for e in entries if params.get("User") in (None, e["UserSid"])]
+
+    def do_add_adpermission(self, ps, params):
+        identity = params["Identity"]
+        if self._find(self.receive_connectors, identity) is None:
+            self._not_found(ps, identity)
+            return []
+        entry = dict(User="NT-AUTORITÄT\\ANONYMOUS-ANMELDUNG", UserSid=params["User"],
+                     ExtendedRights=[params["ExtendedRights"]], Deny=False, IsInherited=False)
+        self.permissions.setdefault(identity.lower(), []).append(entry)
+        return [entry]
+
+    def do_remove_adpermission(self, ps, params):
+        entries = self.permissions.get(params["Identity"].lower(), [])
+        self.permissions[params["Identity"].lower()] = [
+            e for e in entries if not (e["UserSid"] == params["User"] and params["ExtendedRights"] in e["ExtendedRights"])]
