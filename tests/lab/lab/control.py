@@ -202,7 +202,7 @@ class RunningLab:
     def start(self) -> "RunningLab":
         self.server.start()
         self.control = _ControlServer(("127.0.0.1", self.control_port), self.server)
-        self._thread = threading.Thread(target=self.control.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self.control.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="lab-control", daemon=True)
         self._thread.start()
         self.write_files()

@@ -349,7 +349,7 @@ class LabServer:
                 log.warning("standard ports not available (%s); using free ports", err.strerror)
                 self._bind_all(free=True)
         for lst in self.listeners:
-            thread = threading.Thread(target=lst.server.serve_forever, kwargs={"poll_interval": 0.2},
+            thread = threading.Thread(target=lst.server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"lab-{lst.host}-{lst.port_name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -381,8 +381,13 @@ class LabServer:
         self.listeners = []
 
     def stop(self) -> None:
+        # shutdown() waits for the serve loop's next poll: stop all listeners at once, not one after another.
+        stoppers = [threading.Thread(target=lst.server.shutdown, daemon=True) for lst in self.listeners]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
         for lst in self.listeners:
-            lst.server.shutdown()
             lst.server.server_close()
         self.shells.forget()
         self.listeners = []
