@@ -1,0 +1,314 @@
+"""Helpers shared by the Exchange object families: identities, DNs, principals, rendering, Exchange's errors."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import typing as t
+import uuid
+
+from .. import binding, errors, registry
+from ..model import CmdletError, LabEnum, LabObject
+
+ADMIN_GROUP = "Exchange Administrative Group (FYDIBOHF23SPDLT)"
+ROUTING_GROUP = "Exchange Routing Group (DWBGZMFD01QNBJR)"
+MS_EXCHANGE_SID = "S-1-9-1419165041-1139599005-3936102811-1022490595"
+
+# Principals that exist on every Exchange install, by canonical name -> SID.
+WELL_KNOWN = {
+    "NT AUTHORITY\\ANONYMOUS LOGON": "S-1-5-7",
+    "NT AUTHORITY\\Authenticated Users": "S-1-5-11",
+    "NT AUTHORITY\\SELF": "S-1-5-10",
+    "NT AUTHORITY\\SYSTEM": "S-1-5-18",
+    "NT AUTHORITY\\NETWORK SERVICE": "S-1-5-20",
+    "Everyone": "S-1-1-0",
+    "MS Exchange\\Hub Transport Servers": f"{MS_EXCHANGE_SID}-10",
+    "MS Exchange\\Edge Transport Servers": f"{MS_EXCHANGE_SID}-11",
+    "MS Exchange\\Externally Secure Servers": f"{MS_EXCHANGE_SID}-12",
+    "MS Exchange\\Partner Servers": f"{MS_EXCHANGE_SID}-13",
+    "MS Exchange\\Legacy Exchange Servers": f"{MS_EXCHANGE_SID}-14",
+}
+
+
+def cmdlet(name: str, **kw: t.Any) -> t.Callable[[registry.Handler], registry.Handler]:
+    return registry.cmdlet(name, endpoint="exchange", reference="exchange", **kw)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
+
+
+def org(data: dict[str, t.Any]) -> dict[str, t.Any]:
+    return data["organization"]
+
+
+def domain(data: dict[str, t.Any]) -> dict[str, t.Any]:
+    return data["directory"]["domain"]
+
+
+def config_dn(data: dict[str, t.Any]) -> str:
+    return f"CN={org(data)['name']},CN=Microsoft Exchange,CN=Services,CN=Configuration,{domain(data)['dn']}"
+
+
+def admin_group_dn(data: dict[str, t.Any]) -> str:
+    return f"CN={ADMIN_GROUP},CN=Administrative Groups,{config_dn(data)}"
+
+
+def server_dn(data: dict[str, t.Any], server: str) -> str:
+    return f"CN={server},CN=Servers,{admin_group_dn(data)}"
+
+
+def local_server(inv: registry.Invocation) -> str:
+    return (inv.session.host or "EX01").upper()
+
+
+def dc_fqdn(inv: registry.Invocation) -> str:
+    if inv.params.get("DomainController"):
+        return str(inv.params["DomainController"])
+    with inv.store.read() as data:
+        return domain(data)["dc"]
+
+
+def not_found(inv: registry.Invocation, identity: t.Any) -> CmdletError:
+    return errors.not_found(str(identity), dc_fqdn(inv), server=local_server(inv), cmdlet_name=inv.spec.name)
+
+
+def report_not_found(inv: registry.Invocation, identity: t.Any) -> None:
+    inv.error(not_found(inv, identity))
+
+
+def fail(inv: registry.Invocation, message: str, exception_type: str = errors.TASK_EXC, *,
+         category: str = "InvalidOperation", terminating: bool = False, target: t.Any = None) -> None:
+    """Write an Exchange task error (non-terminating unless asked or under -ErrorAction Stop)."""
+    err = errors.exchange_error(message, exception_type, server=local_server(inv), cmdlet_name=inv.spec.name,
+                                category=category, target=target, terminating=terminating)
+    if terminating:
+        raise err
+    inv.error(err)
+
+
+def already_exists(inv: registry.Invocation, dn: str) -> None:
+    fail(inv, f"Active Directory operation failed on {dc_fqdn(inv)}. The object '{dn}' already exists.",
+         errors.ALREADY_EXISTS_EXC, category="NotSpecified", target=dn)
+
+
+def confirm(inv: registry.Invocation, action: str) -> None:
+    """Exchange's ConfirmImpact=High prompt: without a host it fails unless -Confirm:$false (or -WhatIf)."""
+    if inv.what_if or inv.confirm is False:
+        return
+    raise errors.prompt_refused(f"Are you sure you want to perform this action?\n{action}")
+
+
+def no_op(inv: registry.Invocation, identity: str) -> None:
+    inv.warn(errors.NO_OP_WARNING.format(identity))
+
+
+def matches(rec: dict[str, t.Any], identity: t.Any, fields: tuple[str, ...] = ("Name",)) -> bool:
+    text = str(identity).strip()
+    if isinstance(identity, dict):
+        text = str(identity.get("Identity") or identity.get("Name"))
+    lowered = text.lower()
+    for field in fields + ("Identity", "Guid", "DistinguishedName"):
+        value = rec.get(field)
+        if value is None:
+            continue
+        if "*" in text and field in fields + ("Identity",):
+            if binding.wildcard_match(text, str(value)):
+                return True
+        elif str(value).lower() == lowered.strip("{}"):
+            return True
+    return False
+
+
+def find(records: t.Iterable[dict[str, t.Any]], identity: t.Any,
+         fields: tuple[str, ...] = ("Name",)) -> list[dict[str, t.Any]]:
+    return [r for r in records if matches(r, identity, fields)]
+
+
+def find_one(inv: registry.Invocation, records: t.Iterable[dict[str, t.Any]], identity: t.Any,
+             fields: tuple[str, ...] = ("Name",)) -> dict[str, t.Any] | None:
+    """The single record an identity names, or None after writing Exchange's not-found / ambiguous error."""
+    found = find(records, identity, fields)
+    if not found:
+        report_not_found(inv, identity)
+        return None
+    if len(found) > 1:
+        fail(inv, f"The operation couldn't be performed because '{identity}' matches multiple entries.",
+             errors.AMBIGUOUS_EXC, category="NotSpecified", target=str(identity))
+        return None
+    return found[0]
+
+
+def render(rec: dict[str, t.Any], type_names: list[str], enums: dict[str, str] | None = None) -> LabObject:
+    """A stored record as the object Exchange writes: private keys (``_x``) dropped, enums typed."""
+    props: dict[str, t.Any] = {}
+    for key, value in rec.items():
+        if key.startswith("_"):
+            continue
+        value = copy.deepcopy(value)
+        if enums and key in enums and value is not None:
+            value = LabEnum(enums[key], str(value))
+        props[key] = value
+    return LabObject(list(type_names), props, to_string=str(rec.get("Identity", rec.get("Name", ""))))
+
+
+def stored(value: t.Any) -> t.Any:
+    """A bound value as the state keeps it (JSON: enums by name)."""
+    if isinstance(value, LabEnum):
+        return value.value
+    if isinstance(value, list):
+        return [stored(v) for v in value]
+    if isinstance(value, dict):
+        return {k: stored(v) for k, v in value.items()}
+    return value
+
+
+def apply_multi(current: list[t.Any], value: t.Any, same: t.Callable[[t.Any, t.Any], bool] | None = None) -> list[t.Any]:
+    """Set a multi-valued property: a list replaces it, @{Add=..;Remove=..} edits it."""
+    same = same or (lambda a, b: str(a).lower() == str(b).lower())
+    if isinstance(value, dict):
+        result = list(current or [])
+        for item in value.get("add", []):
+            if not any(same(item, x) for x in result):
+                result.append(item)
+        for item in value.get("remove", []):
+            result = [x for x in result if not same(item, x)]
+        return result
+    return list(value or [])
+
+
+def apply_settings(inv: registry.Invocation, rec: dict[str, t.Any], skip: tuple[str, ...] = ("Identity",),
+                   multi: tuple[str, ...] = ()) -> bool:
+    """Copy bound parameters onto the record; returns whether anything changed."""
+    changed = False
+    for key, value in inv.params.items():
+        if key in skip or key == "DomainController":
+            continue
+        new = stored(value)
+        if key in multi or isinstance(rec.get(key), list):
+            new = apply_multi(rec.get(key) or [], new)
+        if not same_value(rec.get(key), new):
+            rec[key] = new
+            changed = True
+    if changed:
+        rec["WhenChanged"] = now()
+    return changed
+
+
+def same_value(a: t.Any, b: t.Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(str(x).lower() for x in a) == sorted(str(x).lower() for x in b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return a == b
+
+
+def base_record(name: str, dn: str, guid: str | None = None) -> dict[str, t.Any]:
+    stamp = now()
+    return {"Name": name, "Identity": name, "DistinguishedName": dn, "Guid": guid or new_guid(),
+            "WhenCreated": stamp, "WhenChanged": stamp, "IsValid": True}
+
+
+# -- principals -----------------------------------------------------------------------------------------
+def resolve_principal(data: dict[str, t.Any], text: t.Any) -> dict[str, str] | None:
+    """A user, group or well-known principal by DOMAIN\\name, name, UPN, display name or SID."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    lowered = text.lower()
+    netbios = domain(data)["netbios"]
+    for name, sid in WELL_KNOWN.items():
+        if lowered in (name.lower(), sid.lower(), name.split("\\")[-1].lower()) and (
+                "\\" in text or text.startswith("S-") or name.startswith("NT AUTHORITY") or "\\" not in name):
+            return {"name": name, "sid": sid, "kind": "wellknown", "key": name.lower()}
+    bare = lowered.split("\\", 1)[1] if "\\" in lowered and lowered.split("\\", 1)[0] == netbios.lower() else lowered
+    if "\\" in bare:
+        return None
+    for key, user in data["directory"]["users"].items():
+        if bare in (key, user["sid"].lower(), user["upn"].lower(), user["display_name"].lower(), user["guid"]):
+            return {"name": f"{netbios}\\{user['sam']}", "sid": user["sid"], "kind": "user", "key": key}
+    for key, group in data["directory"]["groups"].items():
+        if bare in (key, group["sid"].lower(), group["guid"]):
+            return {"name": f"{netbios}\\{group['name']}", "sid": group["sid"], "kind": "group", "key": key}
+    return None
+
+
+def user_identity(data: dict[str, t.Any], user: dict[str, t.Any]) -> str:
+    """The canonical-name Identity on-premises Exchange shows for a recipient (alleo.intern/Users/jdoe)."""
+    return f"{domain(data)['fqdn']}/{user.get('ou', 'Users')}/{user['name']}"
+
+
+def user_dn(data: dict[str, t.Any], user: dict[str, t.Any]) -> str:
+    ou = user.get("ou", "Users")
+    container = f"OU={ou}" if ou != "Users" else "CN=Users"
+    return f"CN={user['name']},{container},{domain(data)['dn']}"
+
+
+def memberships(data: dict[str, t.Any], user_key: str) -> set[str]:
+    """Group keys the user belongs to, nested groups included."""
+    groups = data["directory"]["groups"]
+    found: set[str] = set()
+    frontier = {user_key}
+    while frontier:
+        nxt = {gk for gk, g in groups.items() if set(g.get("members") or []) & frontier} - found
+        found |= nxt
+        frontier = nxt
+    return found
+
+
+def session_user_key(data: dict[str, t.Any], user: str) -> str | None:
+    principal = resolve_principal(data, user)
+    return principal["key"] if principal and principal["kind"] == "user" else None
+
+
+# -- documented defaults --------------------------------------------------------------------------------
+NOT_PROPERTIES = {"Identity", "DomainController", "Confirm", "WhatIf", "Force", "Server", "Name"}
+
+
+def typed_default(text: t.Any, ptype: str) -> t.Any:
+    """A reference default (``$true``, ``25 MB``, ``unlimited``, ``10``) as the value Exchange shows."""
+    if text is None:
+        return [] if ptype == "MultiValuedProperty" else None
+    value = str(text).strip()
+    lowered = value.lower()
+    if lowered in ("$true", "true"):
+        return True
+    if lowered in ("$false", "false"):
+        return False
+    if lowered in ("$null", "blank", "empty"):
+        return [] if ptype == "MultiValuedProperty" else None
+    if lowered == "unlimited":
+        return "Unlimited"
+    if ptype in ("ByteQuantifiedSize", "Unlimited") and binding.size_bytes(value) is not None and not value.isdigit():
+        return binding.format_size(binding.size_bytes(value))
+    if ptype in ("Int32", "UInt32", "Int64", "Unlimited") and value.replace(",", "").isdigit():
+        return int(value.replace(",", ""))
+    if ptype == "MultiValuedProperty":
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def reference_defaults(cmdlet_name: str, contexts: t.Sequence[str] = (), skip: t.Iterable[str] = ()) -> dict[str, t.Any]:
+    """Every settable property of ``cmdlet_name`` with its documented default (None where none is given).
+
+    ``contexts`` are the doc's qualifiers in order of preference (``default_by_context`` keys they start).
+    """
+    from .. import reference  # pylint: disable=import-outside-toplevel
+    facts = reference.cmdlet("exchange", cmdlet_name) or {"parameters": {}}
+    out: dict[str, t.Any] = {}
+    for pname, pfacts in sorted(facts["parameters"].items()):
+        if pname in NOT_PROPERTIES or pname in skip or pfacts["type"] in ("SwitchParameter", "PSCredential"):
+            continue
+        default = pfacts.get("default")
+        by_context = pfacts.get("default_by_context") or {}
+        for ctx in contexts:
+            hit = next((v for k, v in by_context.items() if k.lower().startswith(ctx.lower())), None)
+            if hit is not None:
+                default = hit
+                break
+        out[pname] = typed_default(default, pfacts["type"])
+    return out

@@ -1,0 +1,340 @@
+"""AD and mailbox permissions: Add/Get/Remove-ADPermission, Get/Add/Remove-MailboxPermission.
+
+Explicit entries are stored per object DN (``organization.ad_permissions``) and per mailbox
+(``organization.mailbox_permissions``), one entry per right as AD keeps one ACE per extended right; adding
+an entry that is already there changes nothing. Entries a real install carries anyway (the inherited
+Receive-As/Send-As denies of the admin groups on databases, the permission-group entries of receive
+connectors) are computed. Get-MailboxPermission shows FullAccess inherited from Receive-As on the database.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from . import common, receive_connector, recipients, send_connector
+
+AD_ACE_TYPES = ["Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",
+                "Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject",
+                "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+MAILBOX_ACE_TYPES = ["Microsoft.Exchange.Management.RecipientTasks.MailboxAcePresentationObject",
+                     "Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject",
+                     "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+AD_RIGHTS = "System.DirectoryServices.ActiveDirectoryRights"
+MAILBOX_RIGHTS = "Microsoft.Exchange.Management.RecipientTasks.MailboxRights"
+INHERITANCE = "System.DirectoryServices.ActiveDirectorySecurityInheritance"
+ADMIN_DENY_GROUPS = ("Domain Admins", "Enterprise Admins", "Organization Management")
+ADMIN_ALLOW_GROUPS = ("Exchange Servers", "Exchange Trusted Subsystem")
+ALREADY_PRESENT = "The appropriate access control entry is already present on the object \"{0}\" for account \"{1}\"."
+NOT_PRESENT = ("Can't remove the access control entry on the object \"{0}\" for account \"{1}\" because the ACE "
+               "doesn't exist on the object.")
+EXISTING_MAILBOX_ENTRY = "An existing permission entry was found for user: {0}."
+# Extended rights behind each receive connector permission group (Receive connector permission groups doc).
+PERMISSION_GROUP_RIGHTS = {
+    "AnonymousUsers": ("NT AUTHORITY\\ANONYMOUS LOGON", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Accept-Any-Sender",
+                                                         "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender", "ms-Exch-SMTP-Submit"]),
+    "ExchangeUsers": ("NT AUTHORITY\\Authenticated Users", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-Bypass-Anti-Spam",
+                                                            "ms-Exch-SMTP-Accept-Any-Recipient", "ms-Exch-SMTP-Accept-Any-Sender",
+                                                            "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender", "ms-Exch-SMTP-Submit"]),
+    "ExchangeServers": ("MS Exchange\\Hub Transport Servers", ["ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization",
+                                                               "ms-Exch-Accept-Headers-Routing", "ms-Exch-Bypass-Anti-Spam",
+                                                               "ms-Exch-Bypass-Message-Size-Limit", "ms-Exch-SMTP-Accept-Any-Recipient",
+                                                               "ms-Exch-SMTP-Accept-Any-Sender", "ms-Exch-SMTP-Accept-Authentication-Flag",
+                                                               "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender",
+                                                               "ms-Exch-SMTP-Accept-Exch50", "ms-Exch-SMTP-Submit"]),
+    "ExchangeLegacyServers": ("MS Exchange\\Legacy Exchange Servers", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Submit"]),
+    "Partners": ("MS Exchange\\Partner Servers", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Submit"]),
+}
+
+
+# -- AD objects -------------------------------------------------------------------------------------------
+def resolve_object(data: dict[str, t.Any], identity: t.Any) -> list[dict[str, t.Any]]:
+    """Objects an ADRawEntryIdParameter names: databases, receive/send connectors, servers, recipients, groups."""
+    text = str(identity.get("Identity") if isinstance(identity, dict) else identity).strip()
+    org = common.org(data)
+    found: list[dict[str, t.Any]] = []
+    for db in common.find(org.get("databases", {}).values(), text):
+        found.append({"kind": "database", "identity": db["Identity"], "dn": db["DistinguishedName"], "obj": db})
+    for rc in receive_connector.find(data, text):
+        found.append({"kind": "receive_connector", "identity": rc["Identity"], "dn": rc["DistinguishedName"], "obj": rc})
+    for sc in common.find(send_connector.connectors(data).values(), text):
+        found.append({"kind": "send_connector", "identity": sc["Identity"], "dn": sc["DistinguishedName"], "obj": sc})
+    for server in common.find(org.get("exchange_servers", {}).values(), text, ("Name", "Fqdn")):
+        found.append({"kind": "server", "identity": server["Identity"], "dn": server["DistinguishedName"], "obj": server})
+    if not found:
+        for user in recipients.find_users(data, text):
+            found.append({"kind": "user", "identity": common.user_identity(data, user),
+                          "dn": common.user_dn(data, user), "obj": user})
+    return found
+
+
+def entry(user: dict[str, str], *, rights: list[str] | None = None, extended: str | None = None, deny: bool = False,
+          inherited: bool = False, inheritance: str = "All") -> dict[str, t.Any]:
+    return {"User": user["name"], "Sid": user["sid"], "AccessRights": rights or ["ExtendedRight"],
+            "ExtendedRights": [extended] if extended else [], "Deny": deny, "IsInherited": inherited,
+            "InheritanceType": inheritance, "Properties": [], "ChildObjectTypes": [], "InheritedObjectType": None}
+
+
+def _group(data: dict[str, t.Any], name: str) -> dict[str, str] | None:
+    return common.resolve_principal(data, name)
+
+
+def computed_entries(data: dict[str, t.Any], target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    out: list[dict[str, t.Any]] = []
+    if target["kind"] == "database":
+        for name in ADMIN_DENY_GROUPS:
+            group = _group(data, name)
+            if group:
+                for right in ("Receive-As", "Send-As"):
+                    out.append(entry(group, extended=right, deny=True, inherited=True))
+        for name in ADMIN_ALLOW_GROUPS:
+            group = _group(data, name)
+            if group:
+                for right in ("Receive-As", "Send-As"):
+                    out.append(entry(group, extended=right, inherited=True))
+    elif target["kind"] == "receive_connector":
+        groups = str(target["obj"].get("PermissionGroups") or "")
+        for group_name in [g.strip() for g in groups.split(",") if g.strip()]:
+            principal_name, rights = PERMISSION_GROUP_RIGHTS.get(group_name, (None, []))
+            principal = common.resolve_principal(data, principal_name) if principal_name else None
+            for right in rights if principal else []:
+                out.append(entry(principal, extended=right))
+    return out
+
+
+def stored_entries(data: dict[str, t.Any], dn: str) -> list[dict[str, t.Any]]:
+    return common.org(data).setdefault("ad_permissions", {}).setdefault(dn.lower(), [])
+
+
+def all_entries(data: dict[str, t.Any], target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    return computed_entries(data, target) + list(common.org(data).get("ad_permissions", {}).get(target["dn"].lower(), []))
+
+
+def _same(a: dict[str, t.Any], b: dict[str, t.Any]) -> bool:
+    return (a["Sid"] == b["Sid"] and a["Deny"] == b["Deny"] and a["ExtendedRights"] == b["ExtendedRights"]
+            and sorted(a["AccessRights"]) == sorted(b["AccessRights"]) and a["InheritanceType"] == b["InheritanceType"])
+
+
+def render_ad(identity: str, ent: dict[str, t.Any]):
+    props = {"Identity": identity, "User": ent["User"],
+             "AccessRights": [common.LabEnum(AD_RIGHTS, r) for r in ent["AccessRights"]],
+             "ExtendedRights": list(ent["ExtendedRights"]) or None, "Deny": ent["Deny"],
+             "IsInherited": ent["IsInherited"], "InheritanceType": common.LabEnum(INHERITANCE, ent["InheritanceType"]),
+             "Properties": list(ent["Properties"]) or None, "ChildObjectTypes": list(ent["ChildObjectTypes"]) or None,
+             "InheritedObjectType": ent["InheritedObjectType"], "IsValid": True}
+    return common.render(props, AD_ACE_TYPES)
+
+
+def _requested(inv, principal: dict[str, str]) -> list[dict[str, t.Any]]:
+    rights = [common.stored(r) for r in inv.params.get("AccessRights") or []]
+    extended = [str(r) for r in inv.params.get("ExtendedRights") or []]
+    deny = bool(inv.params.get("Deny", False))
+    inheritance = common.stored(inv.params.get("InheritanceType")) or "All"
+    if extended:
+        access = sorted(set(rights) | {"ExtendedRight"})
+        return [entry(principal, rights=access, extended=r, deny=deny, inheritance=inheritance) for r in extended]
+    return [entry(principal, rights=rights or ["GenericRead"], deny=deny, inheritance=inheritance)]
+
+
+def _targets(inv, data: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    targets = resolve_object(data, inv.params["Identity"])
+    if not targets:
+        common.report_not_found(inv, inv.params["Identity"])
+    return targets[:1]
+
+
+@common.cmdlet("Get-ADPermission")
+def get_ad_permission(inv) -> None:
+    with inv.store.read() as data:
+        targets = _targets(inv, data)
+        if not targets:
+            return
+        target = targets[0]
+        if inv.params.get("Owner"):
+            owner = common.org(data).get("ad_owners", {}).get(target["dn"].lower(), f"{common.domain(data)['netbios']}\\Domain Admins")
+            inv.write(owner)
+            return
+        entries = all_entries(data, target)
+        if inv.has("User"):
+            principal = common.resolve_principal(data, inv.params["User"])
+            if principal is None:
+                common.report_not_found(inv, inv.params["User"])
+                return
+            entries = [e for e in entries if e["Sid"] == principal["sid"]]
+    for ent in entries:
+        inv.write(render_ad(target["identity"], ent))
+
+
+@common.cmdlet("Add-ADPermission")
+def add_ad_permission(inv) -> None:
+    with inv.store.write() as data:
+        if inv.has("Instance"):
+            instance = inv.params["Instance"]
+            props = instance.properties if hasattr(instance, "properties") else dict(instance)
+            inv.params.setdefault("Identity", props.get("Identity"))
+            inv.params.setdefault("User", props.get("User"))
+            inv.params.setdefault("ExtendedRights", props.get("ExtendedRights") or [])
+            inv.params.setdefault("AccessRights", props.get("AccessRights") or [])
+            inv.params.setdefault("Deny", props.get("Deny", False))
+        targets = _targets(inv, data)
+        if not targets:
+            return
+        target = targets[0]
+        if inv.has("Owner"):
+            owner = common.resolve_principal(data, inv.params["Owner"])
+            if owner is None:
+                common.report_not_found(inv, inv.params["Owner"])
+                return
+            common.org(data).setdefault("ad_owners", {})[target["dn"].lower()] = owner["name"]
+            return
+        principal = common.resolve_principal(data, inv.params["User"])
+        if principal is None:
+            common.report_not_found(inv, inv.params["User"])
+            return
+        stored = stored_entries(data, target["dn"])
+        existing = all_entries(data, target)
+        written = []
+        for ent in _requested(inv, principal):
+            if any(_same(ent, e) and not e["IsInherited"] for e in existing):
+                inv.warn(ALREADY_PRESENT.format(target["identity"], principal["name"]))
+            else:
+                stored.append(ent)
+                existing.append(ent)
+            written.append(ent)
+    for ent in written:
+        inv.write(render_ad(target["identity"], ent))
+
+
+@common.cmdlet("Remove-ADPermission")
+def remove_ad_permission(inv) -> None:
+    with inv.store.write() as data:
+        if inv.has("Instance"):
+            instance = inv.params["Instance"]
+            props = instance.properties if hasattr(instance, "properties") else dict(instance)
+            for key in ("Identity", "User", "ExtendedRights", "AccessRights", "Deny"):
+                inv.params.setdefault(key, props.get(key))
+        targets = _targets(inv, data)
+        if not targets:
+            return
+        target = targets[0]
+        principal = common.resolve_principal(data, inv.params.get("User"))
+        if principal is None:
+            common.report_not_found(inv, inv.params.get("User"))
+            return
+        common.confirm(inv, f"Removing Active Directory permission \"{target['identity']}\" for user "
+                            f"\"{principal['name']}\".")
+        stored = stored_entries(data, target["dn"])
+        for ent in _requested(inv, principal):
+            keep = [e for e in stored if not _same(ent, e)]
+            if len(keep) == len(stored):
+                inv.warn(NOT_PRESENT.format(target["identity"], principal["name"]))
+            stored[:] = keep
+
+
+# -- mailbox permissions --------------------------------------------------------------------------------
+def _mailbox_entries(data: dict[str, t.Any], user: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    self_principal = common.resolve_principal(data, "NT AUTHORITY\\SELF")
+    out = [{"User": self_principal["name"], "Sid": self_principal["sid"], "AccessRights": ["FullAccess", "ReadPermission"],
+            "Deny": False, "IsInherited": False, "InheritanceType": "All"}]
+    out.extend(common.org(data).get("mailbox_permissions", {}).get(user["sam"].lower(), []))
+    db = common.org(data).get("databases", {}).get(str(user["mailbox"]["Database"]).lower())
+    if db:
+        target = {"kind": "database", "identity": db["Identity"], "dn": db["DistinguishedName"], "obj": db}
+        seen = set()
+        for ent in all_entries(data, target):
+            if "Receive-As" in ent["ExtendedRights"] and (ent["Sid"], ent["Deny"]) not in seen:
+                seen.add((ent["Sid"], ent["Deny"]))
+                out.append({"User": ent["User"], "Sid": ent["Sid"], "AccessRights": ["FullAccess"],
+                            "Deny": ent["Deny"], "IsInherited": True, "InheritanceType": "All"})
+    return out
+
+
+def render_mailbox(identity: str, ent: dict[str, t.Any]):
+    props = {"Identity": identity, "User": ent["User"],
+             "AccessRights": [common.LabEnum(MAILBOX_RIGHTS, r) for r in ent["AccessRights"]],
+             "IsInherited": ent["IsInherited"], "Deny": ent["Deny"],
+             "InheritanceType": common.LabEnum(INHERITANCE, ent["InheritanceType"]), "IsValid": True}
+    return common.render(props, MAILBOX_ACE_TYPES)
+
+
+@common.cmdlet("Get-MailboxPermission")
+def get_mailbox_permission(inv) -> None:
+    with inv.store.read() as data:
+        user = recipients.find_user(inv, data, inv.params["Identity"], mailbox_only=True)
+        if user is None:
+            return
+        identity = common.user_identity(data, user)
+        if inv.params.get("Owner"):
+            inv.write(common.render({"Identity": identity, "Owner": f"{common.domain(data)['netbios']}\\Domain Admins"},
+                                    MAILBOX_ACE_TYPES))
+            return
+        entries = _mailbox_entries(data, user)
+        if inv.has("User"):
+            principal = common.resolve_principal(data, inv.params["User"])
+            if principal is None:
+                common.report_not_found(inv, inv.params["User"])
+                return
+            entries = [e for e in entries if e["Sid"] == principal["sid"]]
+    for ent in entries:
+        inv.write(render_mailbox(identity, ent))
+
+
+def _mailbox_request(inv, data: dict[str, t.Any]) -> tuple[dict[str, t.Any], dict[str, str], dict[str, t.Any]] | None:
+    user = recipients.find_user(inv, data, inv.params["Identity"], mailbox_only=True)
+    if user is None:
+        return None
+    principal = common.resolve_principal(data, inv.params.get("User"))
+    if principal is None:
+        common.report_not_found(inv, inv.params.get("User"))
+        return None
+    ent = {"User": principal["name"], "Sid": principal["sid"],
+           "AccessRights": sorted(common.stored(r) for r in inv.params.get("AccessRights") or []),
+           "Deny": bool(inv.params.get("Deny", False)), "IsInherited": False,
+           "InheritanceType": common.stored(inv.params.get("InheritanceType")) or "All"}
+    return user, principal, ent
+
+
+@common.cmdlet("Add-MailboxPermission")
+def add_mailbox_permission(inv) -> None:
+    with inv.store.write() as data:
+        request = _mailbox_request(inv, data)
+        if request is None:
+            return
+        user, principal, ent = request
+        entries = common.org(data).setdefault("mailbox_permissions", {}).setdefault(user["sam"].lower(), [])
+        existing = next((e for e in entries if e["Sid"] == ent["Sid"] and e["Deny"] == ent["Deny"]), None)
+        if existing and set(ent["AccessRights"]) <= set(existing["AccessRights"]):
+            inv.warn(EXISTING_MAILBOX_ENTRY.format(principal["name"]))
+            shown = existing
+        elif existing:
+            existing["AccessRights"] = sorted(set(existing["AccessRights"]) | set(ent["AccessRights"]))
+            shown = existing
+        else:
+            entries.append(ent)
+            shown = ent
+        identity = common.user_identity(data, user)
+    inv.write(render_mailbox(identity, shown))
+
+
+@common.cmdlet("Remove-MailboxPermission")
+def remove_mailbox_permission(inv) -> None:
+    with inv.store.write() as data:
+        request = _mailbox_request(inv, data)
+        if request is None:
+            return
+        user, principal, ent = request
+        identity = common.user_identity(data, user)
+        common.confirm(inv, f"Removing mailbox permission \"{identity}\" for user \"{principal['name']}\" with "
+                            f"access rights \"'{', '.join(ent['AccessRights'])}'\".")
+        entries = common.org(data).setdefault("mailbox_permissions", {}).setdefault(user["sam"].lower(), [])
+        changed = False
+        for existing in list(entries):
+            if existing["Sid"] == ent["Sid"] and existing["Deny"] == ent["Deny"]:
+                remaining = sorted(set(existing["AccessRights"]) - set(ent["AccessRights"]))
+                if remaining != existing["AccessRights"]:
+                    changed = True
+                if remaining:
+                    existing["AccessRights"] = remaining
+                else:
+                    entries.remove(existing)
+        if not changed:
+            inv.warn(NOT_PRESENT.format(identity, principal["name"]))

@@ -1,0 +1,226 @@
+"""Receive connectors (per server): Get/New/Set/Remove-ReceiveConnector, the five default connectors of
+each Exchange server, and Exchange's rule that Bindings + RemoteIPRanges must not collide on one server."""
+
+from __future__ import annotations
+
+import typing as t
+
+from .. import binding, errors, topology
+from . import common
+
+TYPE_NAMES = ["Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
+              "Microsoft.Exchange.Data.Directory.ADConfigurationObject", "Microsoft.Exchange.Data.Directory.ADObject",
+              "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+SYSCONF = "Microsoft.Exchange.Data.Directory.SystemConfiguration"
+ENUMS = {"AuthMechanism": f"{SYSCONF}.AuthMechanisms", "PermissionGroups": f"{SYSCONF}.PermissionGroups",
+         "TransportRole": f"{SYSCONF}.ServerRole", "ProtocolLoggingLevel": "Microsoft.Exchange.Data.ProtocolLoggingLevel",
+         "MessageRateSource": f"{SYSCONF}.MessageRateSourceFlags",
+         "ExtendedProtectionPolicy": f"{SYSCONF}.ExtendedProtectionPolicySetting",
+         "SizeEnabled": f"{SYSCONF}.SizeMode"}
+ALL_V4 = "0.0.0.0-255.255.255.255"
+ALL_V6 = "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+FULL_AUTH = "Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"
+# The connectors setup creates on every Mailbox server: name pattern, role, port, permission groups, auth.
+DEFAULTS = [
+    ("Default {0}", "HubTransport", 2525, "ExchangeUsers, ExchangeServers, ExchangeLegacyServers", FULL_AUTH),
+    ("Client Proxy {0}", "HubTransport", 465, "ExchangeUsers, ExchangeServers", FULL_AUTH),
+    ("Default Frontend {0}", "FrontendTransport", 25, "AnonymousUsers, ExchangeServers, ExchangeLegacyServers", FULL_AUTH),
+    ("Outbound Proxy Frontend {0}", "FrontendTransport", 717, "AnonymousUsers, ExchangeServers", FULL_AUTH),
+    ("Client Frontend {0}", "FrontendTransport", 587, "ExchangeUsers", "Tls, Integrated, BasicAuth, BasicAuthRequireTLS"),
+]
+# Defaults New-ReceiveConnector applies per usage type (PermissionGroups, AuthMechanism).
+USAGE_DEFAULTS = {
+    "Custom": ("None", "Tls"), "Internet": ("AnonymousUsers", "Tls"), "Internal": ("ExchangeServers", "Tls, ExchangeServer"),
+    "Client": ("ExchangeUsers", "Tls, Integrated, BasicAuth, BasicAuthRequireTLS"), "Partner": ("Partners", "Tls"),
+}
+CONFLICT_TEXT = ("The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the "
+                 "settings on Receive connector \"{0}\". Receive connectors assigned to the same server must have "
+                 "unique combinations of IP address:port bindings and remote IP address ranges. Change at least one "
+                 "of these values.")
+
+
+def server_connectors(data: dict[str, t.Any], server: str) -> dict[str, dict[str, t.Any]]:
+    return data["hosts"][server].setdefault("receive_connectors", {})
+
+
+def exchange_hosts(data: dict[str, t.Any]) -> list[str]:
+    return [name for name, host in data["hosts"].items() if host.get("role") == "exchange"]
+
+
+def all_connectors(data: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    return [rec for server in exchange_hosts(data) for rec in server_connectors(data, server).values()]
+
+
+def _dn(data: dict[str, t.Any], server: str, name: str) -> str:
+    return f"CN={name},CN=SMTP Receive Connectors,CN=Protocols,{common.server_dn(data, server)}"
+
+
+def make(data: dict[str, t.Any], server: str, name: str, role: str, guid: str | None = None) -> dict[str, t.Any]:
+    rec = common.base_record(name, _dn(data, server, name), guid)
+    rec["Identity"] = f"{server}\\{name}"
+    rec["Server"] = server
+    rec.update(common.reference_defaults(
+        "New-ReceiveConnector", ("Receive connectors on Mailbox servers", "Receive connectors in the Transport service"),
+        skip=("Usage", "Client", "Custom", "Internal", "Internet", "Partner")))
+    rec["TransportRole"] = role
+    rec["Fqdn"] = f"{server}.{common.domain(data)['fqdn']}"
+    rec["Enabled"] = True
+    return rec
+
+
+def seed(state: dict[str, t.Any], _topo: dict[str, t.Any]) -> None:
+    for server in exchange_hosts(state):
+        for pattern, role, port, groups, auth in DEFAULTS:
+            name = pattern.format(server)
+            rec = make(state, server, name, role, topology.stable_guid("receive-connector", server, name))
+            rec.update({"Bindings": [f"[::]:{port}", f"0.0.0.0:{port}"], "RemoteIPRanges": [ALL_V6, ALL_V4],
+                        "PermissionGroups": groups, "AuthMechanism": auth})
+            server_connectors(state, server)[name.lower()] = rec
+
+
+topology.SEEDERS.append(seed)
+
+
+def _overlap(a: list[str], b: list[str]) -> bool:
+    for x in a:
+        for y in b:
+            px, py = binding.parse_binding(x), binding.parse_binding(y)
+            if not px or not py or px[1] != py[1]:
+                continue
+            ax, ay = px[0], py[0]
+            if ax == ay or (":" in ax) == (":" in ay) and (ax in ("0.0.0.0", "::") or ay in ("0.0.0.0", "::")):
+                return True
+    return False
+
+
+def _same_range(a: list[str], b: list[str]) -> bool:
+    """Two connectors collide only on an identical range: nested ranges are how Exchange picks the more specific one."""
+    ranges = {binding.parse_ip_range(r) for r in a}
+    return any(binding.parse_ip_range(r) in ranges for r in b)
+
+
+def conflict(data: dict[str, t.Any], rec: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    for other in server_connectors(data, rec["Server"]).values():
+        if other["Guid"] == rec["Guid"] or other.get("TransportRole") != rec.get("TransportRole"):
+            continue
+        if _overlap(rec.get("Bindings") or [], other.get("Bindings") or []) and _same_range(
+                rec.get("RemoteIPRanges") or [], other.get("RemoteIPRanges") or []):
+            return other
+    return None
+
+
+def _report_conflict(inv, other: dict[str, t.Any]) -> None:
+    common.fail(inv, CONFLICT_TEXT.format(other["Identity"]), "Microsoft.Exchange.Data.DataValidationException",
+                category="InvalidData", target=other["Identity"])
+
+
+def find(data: dict[str, t.Any], identity: t.Any) -> list[dict[str, t.Any]]:
+    text = str(identity.get("Identity") if isinstance(identity, dict) else identity)
+    return [rec for rec in all_connectors(data) if common.matches(rec, text, ("Name", "Identity"))]
+
+
+def _render(rec: dict[str, t.Any]):
+    return common.render(rec, TYPE_NAMES, ENUMS)
+
+
+def _server_name(inv, data: dict[str, t.Any], given: t.Any) -> str | None:
+    wanted = str(given or common.local_server(inv)).split(".")[0].lower()
+    for name in exchange_hosts(data):
+        if name.lower() == wanted:
+            return name
+    return None
+
+
+@common.cmdlet("Get-ReceiveConnector")
+def get_receive_connector(inv) -> None:
+    with inv.store.read() as data:
+        records = all_connectors(data)
+        if inv.has("Server"):
+            server = _server_name(inv, data, inv.params["Server"])
+            if server is None:
+                common.report_not_found(inv, inv.params["Server"])
+                return
+            records = [r for r in records if r["Server"] == server]
+        if inv.has("Identity"):
+            found = find(data, inv.params["Identity"])
+            if not found:
+                common.report_not_found(inv, inv.params["Identity"])
+            records = found
+    for rec in records:
+        inv.write(_render(rec))
+
+
+@common.cmdlet("New-ReceiveConnector")
+def new_receive_connector(inv) -> None:
+    name = inv.params["Name"]
+    with inv.store.write() as data:
+        server = _server_name(inv, data, inv.params.get("Server"))
+        if server is None:
+            common.report_not_found(inv, inv.params.get("Server"))
+            return
+        if name.lower() in server_connectors(data, server):
+            common.already_exists(inv, _dn(data, server, name))
+            return
+        usage = next((s for s in USAGE_DEFAULTS if inv.params.get(s) is True), None) or common.stored(
+            inv.params.get("Usage")) or "Custom"
+        role = common.stored(inv.params.get("TransportRole")) or "HubTransport"
+        rec = make(data, server, name, role)
+        groups, auth = USAGE_DEFAULTS.get(usage, ("None", "Tls"))
+        rec.update({"PermissionGroups": groups, "AuthMechanism": auth, "Bindings": [], "RemoteIPRanges": [ALL_V6, ALL_V4]})
+        if usage == "Client" and not inv.has("Bindings"):
+            rec["Bindings"] = ["0.0.0.0:587"]
+        for key, value in inv.params.items():
+            if key in ("Name", "Server", "Usage", "DomainController", "TransportRole") or key in USAGE_DEFAULTS:
+                continue
+            rec[key] = common.stored(value)
+        if not rec["Bindings"]:
+            common.fail(inv, "The Bindings parameter can't be empty.", errors.ARGUMENT_EXC, category="InvalidArgument")
+            return
+        other = conflict(data, rec)
+        if other is not None:
+            _report_conflict(inv, other)
+            return
+        server_connectors(data, server)[name.lower()] = rec
+    inv.write(_render(rec))
+
+
+@common.cmdlet("Set-ReceiveConnector")
+def set_receive_connector(inv) -> None:
+    with inv.store.write() as data:
+        found = find(data, inv.params["Identity"])
+        if len(found) != 1:
+            common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
+            return
+        rec = found[0]
+        records = server_connectors(data, rec["Server"])
+        old_key = rec["Name"].lower()
+        new_name = inv.params.get("Name")
+        if new_name and new_name.lower() != old_key and new_name.lower() in records:
+            common.already_exists(inv, _dn(data, rec["Server"], new_name))
+            return
+        changed = common.apply_settings(inv, rec, skip=("Identity",))
+        other = conflict(data, rec)
+        if other is not None:
+            _report_conflict(inv, other)
+            return
+        if not changed:
+            common.no_op(inv, rec["Identity"])
+            return
+        if new_name:
+            rec["Identity"] = f"{rec['Server']}\\{new_name}"
+            rec["DistinguishedName"] = _dn(data, rec["Server"], new_name)
+            del records[old_key]
+            records[new_name.lower()] = rec
+
+
+@common.cmdlet("Remove-ReceiveConnector")
+def remove_receive_connector(inv) -> None:
+    with inv.store.write() as data:
+        found = find(data, inv.params["Identity"])
+        if len(found) != 1:
+            common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
+            return
+        rec = found[0]
+        common.confirm(inv, f"Removing Receive connector \"{rec['Identity']}\".")
+        del server_connectors(data, rec["Server"])[rec["Name"].lower()]
+        common.org(data).get("ad_permissions", {}).pop(rec["DistinguishedName"].lower(), None)

@@ -1,0 +1,189 @@
+"""Throttling policies and their association with users (Get/New/Set/Remove-ThrottlingPolicy,
+Get/Set-ThrottlingPolicyAssociation). The org starts with ``GlobalThrottlingPolicy_<guid>``."""
+
+from __future__ import annotations
+
+import typing as t
+
+from .. import reference, topology
+from . import common, recipients
+
+POLICY_TYPES = ["Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy",
+                "Microsoft.Exchange.Data.Directory.ADConfigurationObject", "Microsoft.Exchange.Data.Directory.ADObject",
+                "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+ASSOCIATION_TYPES = ["Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicyAssociation",
+                     "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+SCOPE_ENUM = {"ThrottlingPolicyScope": "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicyScopeType"}
+NOT_SETTINGS = {"Identity", "Name", "DomainController", "Confirm", "WhatIf", "Force", "ThrottlingPolicyScope",
+                "IsServiceAccount", "ComplianceMaxExpansionDGRecipients", "ComplianceMaxExpansionNestedDGs"}
+
+
+def settings_names() -> list[str]:
+    facts = reference.cmdlet("exchange", "Set-ThrottlingPolicy") or {"parameters": {}}
+    return sorted(p for p, f in facts["parameters"].items()
+                  if p not in NOT_SETTINGS and f["type"] not in ("SwitchParameter",))
+
+
+def policies(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    return common.org(data).setdefault("throttling_policies", {})
+
+
+def _dn(data: dict[str, t.Any], name: str) -> str:
+    return f"CN={name},CN=Global Settings,{common.config_dn(data)}"
+
+
+def make(data: dict[str, t.Any], name: str, scope: str, guid: str | None = None) -> dict[str, t.Any]:
+    rec = common.base_record(name, _dn(data, name), guid)
+    rec["ThrottlingPolicyScope"] = scope
+    rec["IsLegacyDefault"] = False
+    rec["IsServiceAccount"] = False
+    if scope == "Global":
+        documented = common.reference_defaults("Set-ThrottlingPolicy")
+        for setting in settings_names():
+            value = documented.get(setting)
+            rec[setting] = value if value is not None else "Unlimited"
+    else:
+        for setting in settings_names():
+            rec[setting] = None
+    rec["Diagnostics"] = None
+    return rec
+
+
+def seed(state: dict[str, t.Any], _topo: dict[str, t.Any]) -> None:
+    guid = topology.stable_guid("throttling", common.domain(state)["fqdn"])
+    name = f"GlobalThrottlingPolicy_{guid}"
+    policies(state)[name.lower()] = make(state, name, "Global", guid)
+
+
+topology.SEEDERS.append(seed)
+
+
+def find_policy(data: dict[str, t.Any], identity: t.Any) -> dict[str, t.Any] | None:
+    found = common.find(policies(data).values(), identity)
+    return found[0] if len(found) == 1 else None
+
+
+def _render(rec: dict[str, t.Any]):
+    out = {k: ("Unlimited" if v == "Unlimited" else v) for k, v in rec.items()}
+    return common.render(out, POLICY_TYPES, SCOPE_ENUM)
+
+
+@common.cmdlet("Get-ThrottlingPolicy")
+def get_throttling_policy(inv) -> None:
+    with inv.store.read() as data:
+        records = list(policies(data).values())
+    if inv.has("Identity"):
+        found = common.find(records, inv.params["Identity"])
+        if not found:
+            common.report_not_found(inv, inv.params["Identity"])
+        records = found
+    for rec in sorted(records, key=lambda r: r["Name"].lower()):
+        inv.write(_render(rec))
+
+
+@common.cmdlet("New-ThrottlingPolicy")
+def new_throttling_policy(inv) -> None:
+    name = inv.params["Name"]
+    scope = common.stored(inv.params.get("ThrottlingPolicyScope")) or "Regular"
+    with inv.store.write() as data:
+        if name.lower() in policies(data):
+            common.already_exists(inv, _dn(data, name))
+            return
+        if scope == "Global" or (scope == "Organization" and any(
+                p["ThrottlingPolicyScope"] == "Organization" for p in policies(data).values())):
+            common.fail(inv, f"A throttling policy with scope {scope} already exists. There can only be one "
+                        f"{scope}-scoped throttling policy.", target=name)
+            return
+        rec = make(data, name, scope)
+        for key, value in inv.params.items():
+            if key in rec and key not in ("Name", "ThrottlingPolicyScope"):
+                rec[key] = common.stored(value)
+        rec["IsServiceAccount"] = bool(inv.params.get("IsServiceAccount", False))
+        policies(data)[name.lower()] = rec
+    inv.write(_render(rec))
+
+
+@common.cmdlet("Set-ThrottlingPolicy")
+def set_throttling_policy(inv) -> None:
+    with inv.store.write() as data:
+        rec = common.find_one(inv, policies(data).values(), inv.params["Identity"])
+        if rec is None:
+            return
+        old_key = rec["Name"].lower()
+        new_name = inv.params.get("Name")
+        if new_name and new_name.lower() != old_key and new_name.lower() in policies(data):
+            common.already_exists(inv, _dn(data, new_name))
+            return
+        if inv.has("IsServiceAccount"):
+            inv.params["IsServiceAccount"] = bool(inv.params["IsServiceAccount"])
+        if not common.apply_settings(inv, rec, skip=("Identity", "Force")):
+            common.no_op(inv, rec["Identity"])
+            return
+        if new_name:
+            rec["Identity"] = new_name
+            rec["DistinguishedName"] = _dn(data, new_name)
+            del policies(data)[old_key]
+            policies(data)[new_name.lower()] = rec
+            for user in recipients.users(data).values():
+                if (user.get("throttling_policy") or "").lower() == old_key:
+                    user["throttling_policy"] = new_name
+
+
+@common.cmdlet("Remove-ThrottlingPolicy")
+def remove_throttling_policy(inv) -> None:
+    with inv.store.write() as data:
+        rec = common.find_one(inv, policies(data).values(), inv.params["Identity"])
+        if rec is None:
+            return
+        if rec["ThrottlingPolicyScope"] == "Global":
+            common.fail(inv, f"The global throttling policy '{rec['Name']}' can't be removed.", target=rec["Name"])
+            return
+        common.confirm(inv, f"Removing throttling policy \"{rec['Identity']}\".")
+        del policies(data)[rec["Name"].lower()]
+        for user in recipients.users(data).values():
+            if (user.get("throttling_policy") or "").lower() == rec["Name"].lower():
+                user["throttling_policy"] = None
+
+
+def _association(data: dict[str, t.Any], user: dict[str, t.Any]):
+    ident = common.user_identity(data, user)
+    props = {"Identity": ident, "Name": user["name"], "ObjectId": ident,
+             "ThrottlingPolicyId": user.get("throttling_policy"), "IsValid": True}
+    return common.render(props, ASSOCIATION_TYPES)
+
+
+@common.cmdlet("Get-ThrottlingPolicyAssociation")
+def get_throttling_policy_association(inv) -> None:
+    with inv.store.read() as data:
+        if inv.has("Identity"):
+            found = recipients.find_users(data, inv.params["Identity"])
+            if not found:
+                common.report_not_found(inv, inv.params["Identity"])
+        else:
+            found = sorted(recipients.users(data).values(), key=lambda u: u["name"].lower())
+        if inv.has("ThrottlingPolicy"):
+            wanted = str(inv.params["ThrottlingPolicy"]).lower()
+            found = [u for u in found if (u.get("throttling_policy") or "").lower() == wanted]
+        objects = [_association(data, u) for u in found]
+    for obj in objects:
+        inv.write(obj)
+
+
+@common.cmdlet("Set-ThrottlingPolicyAssociation")
+def set_throttling_policy_association(inv) -> None:
+    with inv.store.write() as data:
+        user = recipients.find_user(inv, data, inv.params["Identity"])
+        if user is None:
+            return
+        wanted = inv.params.get("ThrottlingPolicy")
+        name = None
+        if wanted is not None:
+            policy = find_policy(data, wanted)
+            if policy is None:
+                common.report_not_found(inv, wanted)
+                return
+            name = policy["Name"]
+        if user.get("throttling_policy") == name:
+            common.no_op(inv, common.user_identity(data, user))
+            return
+        user["throttling_policy"] = name
