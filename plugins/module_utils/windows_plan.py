@@ -59,7 +59,7 @@ _RUN_PS_PREFIX = "powershell -encodedcommand "
 
 RESULT_MARKER = "XPCR1:"
 PLAN_PLACEHOLDER = "__XPC_PLAN__"
-_PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+_PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}\Z")
 _INT32 = (-(2 ** 31), 2 ** 31 - 1)
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 
@@ -455,7 +455,8 @@ def run_plan_psrp(runspace_pool, plan):
     """Run ``plan`` on an open pypsrp RunspacePool: one pipeline per step."""
     if not HAS_PYPSRP:
         raise PlanError("pypsrp is required for the psrp connection: %s" % PYPSRP_IMPORT_ERROR)
-    if plan.has_secrets():
+    # Only a secret given as a parameter value travels as a SecureString, which needs the session key.
+    if any(isinstance(v, Secret) for step in plan.steps for _n, v in step.parameters):
         runspace_pool.exchange_keys()
     results = []
     stop = False
