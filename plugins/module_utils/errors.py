@@ -70,7 +70,7 @@ class ConnectionFailed(ExchangeError):
 
 _NOT_FOUND = re.compile(r"ManagementObjectNotFoundException|couldn't be found|could not be found|wasn't found", re.I)
 _THROTTLED = re.compile(
-    r"maximum (number of )?\d* ?concurrent (shells|commands)|maximum number of concurrent commands per shell"
+    r"maximum (number )?(of )?\d* ?concurrent (shells|commands)|maximum number of concurrent commands per shell"
     r"|exceeded the maximum number of connections|MaxConcurrency|quota|Retry (the request )?later|throttl", re.I)
 _SHELL_LOST = re.compile(r"shell was not found|InvalidShellID|%d" % SHELL_NOT_FOUND_CODE, re.I)
 _NOT_A_CMDLET = re.compile(r"is not recognized as the name of a cmdlet|CommandNotFoundException", re.I)

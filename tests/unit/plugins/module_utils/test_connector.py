@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright: xphone.connect contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from fake_exchange import FakeExchange
+
+from ansible_collections.xphone.connect.plugins.module_utils import connection, connector
+from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession
+
+FAX = dict(type="send", name="XPhone fax", address_spaces=["fax.alleo.intern"], smart_hosts=["192.168.10.25"], port=2533)
+RELAY = dict(type="receive", server="EX01", name="Relay XPhone", remote_ip_ranges=["192.168.10.25"],
+             permission_groups=["AnonymousUsers"], anonymous_relay=True)
+
+
+@pytest.fixture
+def fx():
+    return FakeExchange()
+
+
+def run(fx, check_mode=False, diff_mode=False, **options):
+    params = dict((k, None) for k in connector.ARGUMENT_SPEC)
+    params.update(state="present", allow_wide_remote_ip_ranges=False, allow_external_authoritative=False)
+    params.update(options)
+    settings = connection.resolve_settings(dict((k, None) for k in connection.CONNECTION_OPTIONS),
+                                           {"XPHONE_EXCHANGE_SERVER": "ex01", "XPHONE_EXCHANGE_USERNAME": "u"})[0]
+    with ExchangeSession(settings, transport=fx, sleep=lambda s: None) as sess:
+        return connector.run(sess, params, check_mode=check_mode, diff_mode=diff_mode, sleep=lambda s: None)
+
+
+def send(fx, name="XPhone fax"):
+    return [c for c in fx.send_connectors if c["Name"] == name]
+
+
+def relay(fx):
+    return [c for c in fx.receive_connectors if c["Name"] == "Relay XPhone"]
+
+
+class TestSend(object):
+    def test_check_mode_writes_nothing(self, fx):
+        result = run(fx, check_mode=True, diff_mode=True, **FAX)
+        assert result["changed"] and fx.writes() == [] and send(fx) == []
+        assert result["diff"]["after"]["address_spaces"] == ["SMTP:fax.alleo.intern;1"]
+
+    def test_create_with_seed_defaults(self, fx):
+        result = run(fx, **FAX)
+        assert result["changed"] and fx.writes() == ["New-SendConnector"]
+        params = dict(fx.call("New-SendConnector")[0].params)
+        assert params["AddressSpaces"] == ["SMTP:fax.alleo.intern;1"]
+        assert params["SmartHostAuthMechanism"] == "None" and params["DNSRoutingEnabled"] is False
+        assert params["Usage"] == "Custom" and params["Port"] == 2533
+        # Every Mailbox server, not the Edge server.
+        assert params["SourceTransportServers"] == ["EX01", "EX02"]
+        assert result["connector"]["Name"] == "XPhone fax"
+
+    def test_reapply_in_exchange_spelling_is_not_a_change(self, fx):
+        run(fx, **FAX)
+        fx.recorded.clear()
+        result = run(fx, **dict(FAX, address_spaces=["SMTP:FAX.ALLEO.INTERN;1"], smart_hosts=["[192.168.10.25]"],
+                                source_transport_servers=["ex01", "EX02"]))
+        assert result["changed"] is False and fx.writes() == []
+
+    def test_only_differences_are_set(self, fx):
+        run(fx, **FAX)
+        fx.recorded.clear()
+        result = run(fx, **dict(FAX, port=25, address_spaces={"add": ["sms.alleo.intern"]}))
+        assert sorted(d["option"] for d in result["differences"]) == ["address_spaces", "port"]
+        (set_call,) = fx.call("Set-SendConnector")
+        params = dict(set_call.params)
+        assert set(params) == {"Identity", "Port", "AddressSpaces", "Confirm"}
+        assert params["AddressSpaces"] == ["SMTP:fax.alleo.intern;1", "SMTP:sms.alleo.intern;1"]
+
+    def test_remove_from_list(self, fx):
+        run(fx, **dict(FAX, address_spaces=["fax.alleo.intern", "sms.alleo.intern"]))
+        run(fx, type="send", name="XPhone fax", address_spaces={"remove": ["SMTP:sms.alleo.intern;1"]})
+        assert send(fx)[0]["AddressSpaces"] == ["SMTP:fax.alleo.intern;1"]
+
+    def test_unknown_source_server_refused(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(FAX, source_transport_servers=["EX09"]))
+        assert err.value.option == "source_transport_servers" and "EX09" in err.value.message
+        assert fx.writes() == []
+
+    def test_smart_hosts_required_without_dns_routing(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="send", name="x", address_spaces=["fax.alleo.intern"])
+        assert err.value.option == "smart_hosts"
+
+    def test_external_authoritative_refused_unless_allowed(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(FAX, smart_host_auth_mechanism="ExternalAuthoritative"))
+        assert err.value.option == "smart_host_auth_mechanism" and fx.recorded == []
+        assert run(fx, **dict(FAX, smart_host_auth_mechanism="ExternalAuthoritative", allow_external_authoritative=True))["changed"]
+
+    def test_receive_options_refused_for_send(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(FAX, bindings=["0.0.0.0:25"]))
+        assert err.value.option == "bindings"
+
+    def test_absent(self, fx):
+        run(fx, **FAX)
+        assert run(fx, type="send", name="XPhone fax", state="absent")["changed"] and send(fx) == []
+        assert run(fx, type="send", name="XPhone fax", state="absent")["changed"] is False
+
+    @pytest.mark.parametrize("option, value", [
+        ("address_spaces", ["fax..alleo.intern"]), ("smart_hosts", ["not a host"]), ("port", 70000),
+        ("max_message_size", "huge"), ("connection_inactivity_timeout", "2.00:00:00"), ("name", "a/b"),
+    ])
+    def test_bad_input_before_anything_runs(self, fx, option, value):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(FAX, **{option: value}))
+        assert err.value.option == option and fx.recorded == []
+
+
+class TestReceive(object):
+    def test_check_mode_writes_nothing(self, fx):
+        result = run(fx, check_mode=True, **RELAY)
+        assert result["changed"] and fx.writes() == [] and relay(fx) == []
+        assert "anonymous_relay" in [d["option"] for d in result["differences"]]
+
+    def test_create_with_relay_right_then_idempotent(self, fx):
+        result = run(fx, **RELAY)
+        assert result["changed"] and fx.writes() == ["New-ReceiveConnector", "Add-ADPermission"]
+        new = dict(fx.call("New-ReceiveConnector")[0].params)
+        assert new["Server"] == "EX01" and new["Bindings"] == ["0.0.0.0:2500"] and new["TransportRole"] == "HubTransport"
+        assert new["Usage"] == "Custom" and new["RemoteIPRanges"] == ["192.168.10.25"]
+        add = dict(fx.call("Add-ADPermission")[0].params)
+        assert add == {"Identity": "EX01\\Relay XPhone", "User": "S-1-5-7",
+                       "ExtendedRights": "ms-Exch-SMTP-Accept-Any-Recipient", "Confirm": False}
+        fx.recorded.clear()
+        again = run(fx, **dict(RELAY, server="ex01.alleo.intern", remote_ip_ranges=["192.168.10.25/32"],
+                               bindings=["0.0.0.0:2500"], permission_groups="anonymoususers"))
+        assert again["changed"] is False and fx.writes() == []
+
+    def test_relay_right_removed(self, fx):
+        run(fx, **RELAY)
+        result = run(fx, **dict(RELAY, anonymous_relay=False))
+        assert result["changed"] and fx.writes()[-1] == "Remove-ADPermission"
+        assert run(fx, **dict(RELAY, anonymous_relay=False))["changed"] is False
+
+    def test_relay_without_anonymous_users_warns(self, fx):
+        result = run(fx, **dict(RELAY, permission_groups=["ExchangeServers"]))
+        assert any("AnonymousUsers" in w for w in result["warnings"])
+
+    def test_unknown_server(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, server="EX99"))
+        assert err.value.option == "server" and "EX99" in err.value.message and fx.writes() == []
+
+    def test_wide_ranges_refused(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None))
+        assert err.value.option == "remote_ip_ranges" and fx.writes() == []
+        assert run(fx, **dict(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None,
+                              allow_wide_remote_ip_ranges=True))["changed"]
+
+    def test_relay_refused_on_existing_wide_connector(self, fx):
+        run(fx, **dict(RELAY, remote_ip_ranges=["10.0.0.0/16"], anonymous_relay=None, allow_wide_remote_ip_ranges=True))
+        fx.recorded.clear()
+        with pytest.raises(InvalidInput):
+            run(fx, type="receive", server="EX01", name="Relay XPhone", anonymous_relay=True)
+        assert fx.writes() == []
+
+    def test_a_24_is_still_accepted(self, fx):
+        assert run(fx, **dict(RELAY, remote_ip_ranges=["192.168.10.0/24"]))["changed"]
+
+    def test_external_authoritative_refused(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, auth_mechanism=["Tls", "ExternalAuthoritative"]))
+        assert err.value.option == "auth_mechanism"
+
+    def test_binding_conflict_names_the_other_connector(self, fx):
+        run(fx, **RELAY)
+        fx.recorded.clear()
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="receive", server="EX01", name="Second relay", remote_ip_ranges=["192.168.10.20-192.168.10.30"])
+        assert "Relay XPhone" in err.value.message and fx.writes() == []
+
+    def test_same_binding_with_disjoint_ranges_is_fine(self, fx):
+        run(fx, **RELAY)
+        assert run(fx, type="receive", server="EX01", name="Other relay", remote_ip_ranges=["192.168.20.5"])["changed"]
+
+    def test_port_of_another_service_conflicts(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, bindings=["192.168.10.1:25"]))
+        assert "Default Frontend EX01" in err.value.message
+
+    def test_send_options_refused_for_receive(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, smart_hosts=["10.0.0.1"]))
+        assert err.value.option == "smart_hosts"
+
+    def test_remote_ip_ranges_required_to_create(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="receive", server="EX01", name="x")
+        assert err.value.option == "remote_ip_ranges"
+
+    def test_update_only_differences(self, fx):
+        run(fx, **RELAY)
+        fx.recorded.clear()
+        result = run(fx, **dict(RELAY, max_message_size="36MB", comment="XPhone UM relay", banner=""))
+        assert [d["option"] for d in result["differences"]] == ["comment"]
+        (set_call,) = fx.call("Set-ReceiveConnector")
+        assert set(dict(set_call.params)) == {"Identity", "Comment", "Confirm"}
+
+    def test_absent(self, fx):
+        run(fx, **RELAY)
+        assert run(fx, type="receive", server="EX01", name="Relay XPhone", state="absent")["changed"]
+        assert relay(fx) == []
+
+    @pytest.mark.parametrize("option, value", [
+        ("bindings", ["0.0.0.0"]), ("bindings", ["[::]:99999"]), ("remote_ip_ranges", ["10.0.0.300"]),
+        ("remote_ip_ranges", ["10.0.0.9-10.0.0.1"]), ("permission_groups", ["Everyone"]), ("transport_role", "Edge"),
+        ("max_message_size", "1KB"),
+    ])
+    def test_bad_input_before_anything_runs(self, fx, option, value):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **dict(RELAY, **{option: value}))
+        assert err.value.option == option and fx.recorded == []
+
+
+def test_tables_cover_the_reference_parameters():
+    """Every Set-*Connector parameter the reference lists for 2016/2019 is an option (or deliberately left out)."""
+    import json
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "reference", "exchange-cmdlets.json")
+    if not os.path.exists(path):
+        pytest.skip("reference facts not in this checkout")
+    with open(path, encoding="utf-8") as f:
+        cmdlets = json.load(f)["cmdlets"]
+    left_out = {"Identity", "Confirm", "WhatIf", "DomainController", "Name", "Force", "AuthenticationCredential",
+                "LinkedReceiveConnector", "IsCoexistenceConnector"}
+    for cmdlet, table in (("Set-SendConnector", connector.SEND_TABLE), ("Set-ReceiveConnector", connector.RECEIVE_TABLE)):
+        wanted = set(p for p, f in cmdlets[cmdlet]["parameters"].items() if f.get("ex2016") and f.get("ex2019")) - left_out
+        assert wanted - set(p.parameter for p in table) == set(), cmdlet
