@@ -13,7 +13,7 @@ import re
 import typing as t
 
 from .. import registry
-from ..model import LabObject
+from ..model import CmdletError, LabObject
 from . import common
 
 PROVIDER = "Microsoft.PowerShell.Core\\Registry"
@@ -228,9 +228,13 @@ def set_item_property(inv: t.Any) -> None:
                 continue
             existing = key["values"].get(name.lower())
             use = kind or (existing["kind"] if existing else infer_kind(value))
-            if inv.what_if:
+            try:
+                stored = _store_form(inv, use, value)
+            except CmdletError as err:
+                inv.error(err)
                 continue
-            set_value(key, existing["name"] if existing else name, use, _store_form(inv, use, value))
+            if not inv.what_if:
+                set_value(key, existing["name"] if existing else name, use, stored)
             if inv.params.get("PassThru"):
                 inv.write(properties_object(key, [(name or "(default)").lower()]))
 
@@ -256,9 +260,14 @@ def new_item_property(inv: t.Any) -> None:
                 inv.error(common.error(inv, "The property already exists.", "ResourceExists", common.IO_EXC,
                                        common.IO_EXC, target=key["path"]))
                 continue
+            try:
+                stored = _store_form(inv, kind, value)
+            except CmdletError as err:
+                inv.error(err)
+                continue
             if inv.what_if:
                 continue
-            set_value(key, name, kind, _store_form(inv, kind, value))
+            set_value(key, name, kind, stored)
             inv.write(properties_object(key, [(name or "(default)").lower()]))
 
 
