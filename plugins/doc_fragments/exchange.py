@@ -79,9 +79,10 @@ options:
     description:
       - Host name used to build the Kerberos SPN instead of O(connection_server).
     type: str
-  connection_timeout:
+  connect_timeout:
     description:
-      - Seconds to wait for the TCP connection. Default V(30).
+      - Seconds to wait for the TCP connection to the endpoint. Default V(30).
+      - Named C(connect_timeout) so that it does not clash with the receive connector option C(connection_timeout).
     type: int
   operation_timeout:
     description:

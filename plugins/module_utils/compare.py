@@ -22,8 +22,12 @@ _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
 _FQDN_RE = re.compile(r"^%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
 _TIMESPAN_RE = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?$")
-_SIZE_RE = re.compile(r"^\s*([\d.,]+)\s*(B|KB|MB|GB|TB)?\s*(?:\(([\d,.]+) bytes\))?\s*$", re.I)
+_SIZE_RE = re.compile(r"^\s*([\d.,]+)\s*([KMGT]?B|bytes?|(?:kilo|mega|giga|tera)bytes?)?\s*(?:\(([\d,.]+) bytes\))?\s*$", re.I)
 _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+_SIZE_WORDS = {"byte": "B", "kilo": "KB", "mega": "MB", "giga": "GB", "tera": "TB"}
+_SPAN_WORDS_RE = re.compile(r"^(\d+)\s*(second|minute|hour|day)s?$", re.I)
+_SPAN_WORDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_INT_RE = re.compile(r"^\s*(-?[\d,]+)\s*(?:percent|%)?\s*$", re.I)
 _NAME_FORBIDDEN = re.compile(r"[\\/*?\"<>|\x00-\x1f]")
 
 
@@ -142,7 +146,7 @@ class Flags(Choice):
     name = "flags"
 
     def to_param(self, option, value):
-        items = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(",")]
+        items = value if isinstance(value, (list, tuple)) else str(value).split(",")
         out = []
         for item in items:
             canonical = Choice.to_param(self, option, str(item).strip())
@@ -224,10 +228,10 @@ class Int(Kind):
     def key(self, value):
         if value is None:
             return None
-        try:
-            return int(str(value).strip().replace(",", ""))
-        except ValueError:
+        if isinstance(value, bool):
             return _text(value)
+        match = _INT_RE.match(str(value))
+        return int(match.group(1).replace(",", "")) if match else _text(value)
 
 
 class Unlimited(Int):
@@ -262,7 +266,9 @@ def parse_size(value):
     if match.group(3):
         return int(match.group(3).replace(",", "").split(".")[0])
     number = float(match.group(1).replace(",", ""))
-    return int(round(number * _SIZE_UNITS[(match.group(2) or "B").upper()]))
+    unit = (match.group(2) or "B").lower()
+    unit = next((v for k, v in _SIZE_WORDS.items() if unit.startswith(k)), unit.upper())
+    return int(round(number * _SIZE_UNITS[unit]))
 
 
 class Size(Kind):
@@ -309,6 +315,10 @@ def parse_timespan(value):
     text = str(value).strip()
     if text.isdigit():
         return int(text)
+    # Exchange shows some defaults in words ("5 seconds", "ten minutes" is not parsed).
+    words = _SPAN_WORDS_RE.match(text)
+    if words:
+        return int(words.group(1)) * _SPAN_WORDS[words.group(2).lower()]
     match = _TIMESPAN_RE.match(text)
     if not match:
         raise ValueError(value)

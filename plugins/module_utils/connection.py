@@ -40,7 +40,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     certificate_key_pem=dict(type="path", no_log=False),
     negotiate_service=dict(type="str"),
     negotiate_hostname_override=dict(type="str"),
-    connection_timeout=dict(type="int"),
+    connect_timeout=dict(type="int"),
     operation_timeout=dict(type="int"),
     domain_controller=dict(type="str"),
 )
@@ -114,7 +114,7 @@ def from_host_connection(load_name, get_option):
             protocol=opt("protocol"),
             validate_certs=opt("cert_validation"),
             ca_cert=opt("ca_cert"),
-            connection_timeout=opt("connection_timeout"),
+            connect_timeout=opt("connection_timeout"),
             operation_timeout=opt("operation_timeout"),
             negotiate_service=opt("negotiate_service"),
             negotiate_hostname_override=opt("negotiate_hostname_override"),
@@ -135,7 +135,7 @@ def from_host_connection(load_name, get_option):
             protocol=opt("scheme"),
             validate_certs=extras.get("ansible_winrm_server_cert_validation"),
             ca_cert=extras.get("ansible_winrm_ca_trust_path"),
-            connection_timeout=opt("connection_timeout"),
+            connect_timeout=opt("connection_timeout"),
             certificate_pem=extras.get("ansible_winrm_cert_pem"),
             certificate_key_pem=extras.get("ansible_winrm_cert_key_pem"),
         )
@@ -277,7 +277,7 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
         auth=auth, validate_certs=validate_certs, ca_cert=merged.get("ca_cert"),
         certificate_pem=merged.get("certificate_pem"), certificate_key_pem=merged.get("certificate_key_pem"),
         negotiate_service=merged.get("negotiate_service"), negotiate_hostname_override=merged.get("negotiate_hostname_override"),
-        connection_timeout=_as_int("connection_timeout", merged.get("connection_timeout")) or 30,
+        connection_timeout=_as_int("connect_timeout", merged.get("connect_timeout")) or 30,
         operation_timeout=_as_int("operation_timeout", merged.get("operation_timeout")) or 20,
         domain_controller=merged.get("domain_controller"), path=path, sources=sources)
     return settings, warnings

@@ -205,12 +205,11 @@ def find_conflict(name, role, bindings, ranges, others):
                     continue
                 if not (address.is_unspecified or other_address.is_unspecified or address == other_address):
                     continue
+                bound = c.format_binding(other_address, other_port)
                 if not _same(other.get("TransportRole") or "HubTransport", role):
-                    return other, "%s is already bound by the %s service" % (c.format_binding(other_address, other_port),
-                                                                            other.get("TransportRole"))
+                    return other, "%s is already bound by the %s service" % (bound, other.get("TransportRole"))
                 if any(c.ranges_overlap(a, b) for a in my_ranges for b in their_ranges):
-                    return other, "it also binds %s and accepts overlapping remote IP ranges" % c.format_binding(
-                        other_address, other_port)
+                    return other, "it also binds %s and accepts overlapping remote IP ranges" % bound
     return None, None
 
 

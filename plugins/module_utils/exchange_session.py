@@ -34,7 +34,6 @@ except ImportError as import_error:  # pragma: no cover - depends on the control
     HAS_PYPSRP = False
     PYPSRP_IMPORT_ERROR = import_error
 
-EXCHANGE_RESOURCE = "http://schemas.microsoft.com/powershell/" + CONFIGURATION_NAME
 # Backoff for throttling (PowerShellMaxConcurrency, commands per shell): capped, then a clear failure.
 THROTTLE_DELAYS = (5, 10, 20, 30)
 # Cmdlets that change something get -Confirm:$false: a prompt cannot be answered over PSRP without a host.
@@ -97,7 +96,8 @@ class PypsrpTransport(object):
         if not HAS_PYPSRP:
             raise ConnectionFailed("The pypsrp Python library is required on the controller: %s" % PYPSRP_IMPORT_ERROR)
         wsman = WSMan(**settings.wsman_kwargs())
-        pool = RunspacePool(wsman, configuration_name=EXCHANGE_RESOURCE)
+        # pypsrp prefixes http://schemas.microsoft.com/powershell/ itself.
+        pool = RunspacePool(wsman, configuration_name=CONFIGURATION_NAME)
         try:
             pool.open()
         except BaseException:
@@ -118,7 +118,7 @@ class PypsrpTransport(object):
             pool.connection.close()
 
 
-def _transport_error(err, secrets):
+def _transport_error(err, secrets, url=""):
     """Classify an exception raised by pypsrp/requests (not a cmdlet error record)."""
     text = scrub(str(err) or err.__class__.__name__, secrets)
     name = err.__class__.__name__
@@ -135,7 +135,7 @@ def _transport_error(err, secrets):
             hint = " The /PowerShell virtual directory was not found: check server, port and connection_uri."
         elif "resource URI" in text:
             hint = " The endpoint is not Exchange's /PowerShell (configuration Microsoft.Exchange)."
-        return ConnectionFailed("Cannot talk to the Exchange endpoint: %s%s" % (text, hint))
+        return ConnectionFailed("Cannot talk to the Exchange endpoint %s: %s%s" % (url, text, hint))
     return classified
 
 
@@ -176,7 +176,7 @@ class ExchangeSession(object):
         except ExchangeError:
             raise
         except Exception as err:  # pylint: disable=broad-except
-            raise _transport_error(err, self.secrets)
+            raise _transport_error(err, self.secrets, self.settings.url)
 
     def close(self):
         pool, self._pool = self._pool, None
@@ -225,7 +225,7 @@ class ExchangeSession(object):
             except ExchangeError:
                 raise
             except Exception as err:  # pylint: disable=broad-except
-                raise _transport_error(err, self.secrets)
+                raise _transport_error(err, self.secrets, self.settings.url)
             for record in getattr(ps.streams, "warning", None) or []:
                 text = scrub(getattr(record, "message", None) or str(record), self.secrets)
                 if text not in self.warnings:

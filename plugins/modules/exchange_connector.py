@@ -503,7 +503,7 @@ extends_documentation_fragment:
 seealso:
   - module: xphone.connect.exchange_remote_domain
 author:
-  - xphone.connect contributors
+  - xphone.connect contributors (@xphone-connect)
 '''
 
 EXAMPLES = r'''

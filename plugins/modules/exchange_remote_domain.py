@@ -234,7 +234,7 @@ extends_documentation_fragment:
 seealso:
   - module: xphone.connect.exchange_connector
 author:
-  - xphone.connect contributors
+  - xphone.connect contributors (@xphone-connect)
 '''
 
 EXAMPLES = r'''

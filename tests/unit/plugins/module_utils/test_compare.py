@@ -116,7 +116,7 @@ def test_timespan():
     with pytest.raises(InvalidInput):
         kind.to_param("connection_inactivity_timeout", "1.00:00:01")
     with pytest.raises(InvalidInput):
-        kind.to_param("connection_inactivity_timeout", "10 minutes")
+        kind.to_param("connection_inactivity_timeout", "ten minutes")
 
 
 def test_choice_is_case_insensitive_and_canonical():
@@ -181,3 +181,20 @@ def test_names_exchange_would_refuse(bad):
 @pytest.mark.parametrize("good", ["fax", "Relay XPhone", "O'Brien's relay", "relay; $(calc) `n"])
 def test_names_with_shell_characters_are_plain_names(good):
     assert c.validate_name("name", good) == good
+
+
+@pytest.mark.parametrize("kind, shown, given", [
+    (c.TimeSpan(), "5 seconds", "00:00:05"),
+    (c.TimeSpan(), "30 seconds", 30),
+    (c.TimeSpan(), "1 day", "1.00:00:00"),
+    (c.Size(unlimited=False), "256 kilobytes", "256KB"),
+    (c.Size(unlimited=False), "256 KB (262,144 bytes)", 262144),
+    (c.Int(minimum=1, maximum=100), "2 percent", 2),
+    (c.Int(), "2,147,483,647", 2147483647),
+])
+def test_exchange_display_forms_match_user_values(kind, shown, given):
+    assert kind.key(shown) == kind.key(kind.to_param("option", given))
+
+
+def test_int_key_does_not_confuse_bools():
+    assert c.Int().key(True) != c.Int().key(1)

@@ -10,10 +10,14 @@ from ansible_collections.xphone.connect.plugins.module_utils import connection
 from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
 
 
-def resolve(params=None, env=None, host=None, inventory=None):
+def resolve_both(params=None, env=None, host=None, inventory=None):
     base = dict((k, None) for k in connection.CONNECTION_OPTIONS)
     base.update(params or {})
     return connection.resolve_settings(base, env or {}, host or {}, inventory or {})
+
+
+def resolve(params=None, env=None, host=None, inventory=None):
+    return resolve_both(params, env, host, inventory)[0]
 
 
 def test_order_option_then_env_then_host_then_inventory():
@@ -23,22 +27,22 @@ def test_order_option_then_env_then_host_then_inventory():
         host={"username": "host", "auth": "ntlm", "connection_server": "10.0.0.1", "password": "hostpw"},
         inventory={"username": "inv", "connection_server": "10.0.0.2", "password": "invpw"},
     )
-    settings, _ = resolve(**layers)
+    settings = resolve(**layers)
     assert (settings.username, settings.auth, settings.server, settings.password) == ("opt", "kerberos", "10.0.0.1", "hostpw")
     assert settings.sources["username"] == "option" and settings.sources["auth"] == "environment"
     layers["params"] = {}
-    settings, _ = resolve(**layers)
+    settings = resolve(**layers)
     assert settings.username == "env"
     layers["env"] = {}
-    settings, _ = resolve(**layers)
+    settings = resolve(**layers)
     assert (settings.username, settings.auth) == ("host", "ntlm")
     layers["host"] = {}
-    settings, _ = resolve(**layers)
+    settings = resolve(**layers)
     assert (settings.username, settings.server, settings.password) == ("inv", "10.0.0.2", "invpw")
 
 
 def test_defaults_https_443_negotiate_validate():
-    settings, warnings = resolve({"connection_server": "ex01.alleo.intern", "username": "u"})
+    settings, warnings = resolve_both({"connection_server": "ex01.alleo.intern", "username": "u"})
     assert settings.url == "https://ex01.alleo.intern/PowerShell"
     assert (settings.port, settings.auth, settings.validate_certs) == (443, "negotiate", True)
     assert warnings == []
@@ -48,26 +52,26 @@ def test_defaults_https_443_negotiate_validate():
 
 
 def test_http_defaults_to_port_80():
-    settings, _ = resolve({"connection_server": "ex01", "username": "u", "protocol": "http"})
+    settings = resolve({"connection_server": "ex01", "username": "u", "protocol": "http"})
     assert settings.url == "http://ex01/PowerShell"
 
 
 def test_connection_uri_overrides_server_port_protocol():
-    settings, _ = resolve({"connection_uri": "http://127.0.0.11:8080/PowerShell", "connection_server": "other",
-                           "connection_port": 1, "protocol": "https", "username": "u"})
+    settings = resolve({"connection_uri": "http://127.0.0.11:8080/PowerShell", "connection_server": "other",
+                        "connection_port": 1, "protocol": "https", "username": "u"})
     assert (settings.server, settings.port, settings.protocol, settings.path) == ("127.0.0.11", 8080, "http", "PowerShell")
 
 
 def test_env_aliases_for_server_and_port():
-    settings, _ = resolve(env={"XPHONE_EXCHANGE_SERVER": "ex02", "XPHONE_EXCHANGE_PORT": "8443",
-                               "XPHONE_EXCHANGE_USERNAME": "u", "XPHONE_EXCHANGE_VALIDATE_CERTS": "false"})
+    settings = resolve(env={"XPHONE_EXCHANGE_SERVER": "ex02", "XPHONE_EXCHANGE_PORT": "8443",
+                            "XPHONE_EXCHANGE_USERNAME": "u", "XPHONE_EXCHANGE_VALIDATE_CERTS": "false"})
     assert (settings.server, settings.port, settings.validate_certs) == ("ex02", 8443, False)
 
 
 def test_validate_certs_false_warns_and_ca_cert_is_passed():
-    _settings, warnings = resolve({"connection_server": "ex01", "username": "u", "validate_certs": False})
+    warnings = resolve_both({"connection_server": "ex01", "username": "u", "validate_certs": False})[1]
     assert warnings and "validate_certs" in warnings[0]
-    settings, _ = resolve({"connection_server": "ex01", "username": "u", "ca_cert": "/etc/ca.pem"})
+    settings = resolve({"connection_server": "ex01", "username": "u", "ca_cert": "/etc/ca.pem"})
     assert settings.wsman_kwargs()["cert_validation"] == "/etc/ca.pem"
 
 
@@ -92,7 +96,7 @@ def test_psrp_host_settings():
     found = connection.from_host_connection("ansible.builtin.psrp", options.get)
     assert found == {"connection_server": "ex01.alleo.intern", "username": "admin@ALLEO.INTERN", "password": "pw",
                      "auth": "kerberos", "protocol": "http", "validate_certs": "ignore", "negotiate_service": "HTTP"}
-    settings, warnings = resolve(host=found)
+    settings, warnings = resolve_both(host=found)
     # The WinRM port never leaks into the Exchange endpoint.
     assert settings.url == "http://ex01.alleo.intern/PowerShell" and settings.validate_certs is False
     assert warnings == []  # no certificate is involved over http
@@ -107,7 +111,7 @@ def test_winrm_host_settings_and_unknown_options():
         return values[name]
     found = connection.from_host_connection("winrm", get_option)
     assert found["auth"] == "ntlm" and found["protocol"] == "https" and found["validate_certs"] == "ignore"
-    settings, warnings = resolve(host=found)
+    settings, warnings = resolve_both(host=found)
     assert settings.validate_certs is False and warnings
     assert connection.from_host_connection("ssh", get_option) == {}
 
@@ -119,5 +123,5 @@ def test_task_vars_are_templated():
 
 
 def test_describe_has_no_password():
-    settings, _ = resolve({"connection_server": "ex01", "username": "u", "password": "Very-Secret-1"})
+    settings = resolve({"connection_server": "ex01", "username": "u", "password": "Very-Secret-1"})
     assert "Very-Secret-1" not in repr(settings.describe())

@@ -17,6 +17,12 @@ RELAY = dict(type="receive", server="EX01", name="Relay XPhone", remote_ip_range
              permission_groups=["AnonymousUsers"], anonymous_relay=True)
 
 
+def merged(base, **changes):
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
 @pytest.fixture
 def fx():
     return FakeExchange()
@@ -60,14 +66,14 @@ class TestSend(object):
     def test_reapply_in_exchange_spelling_is_not_a_change(self, fx):
         run(fx, **FAX)
         fx.recorded.clear()
-        result = run(fx, **dict(FAX, address_spaces=["SMTP:FAX.ALLEO.INTERN;1"], smart_hosts=["[192.168.10.25]"],
-                                source_transport_servers=["ex01", "EX02"]))
+        result = run(fx, **merged(FAX, address_spaces=["SMTP:FAX.ALLEO.INTERN;1"], smart_hosts=["[192.168.10.25]"],
+                                  source_transport_servers=["ex01", "EX02"]))
         assert result["changed"] is False and fx.writes() == []
 
     def test_only_differences_are_set(self, fx):
         run(fx, **FAX)
         fx.recorded.clear()
-        result = run(fx, **dict(FAX, port=25, address_spaces={"add": ["sms.alleo.intern"]}))
+        result = run(fx, **merged(FAX, port=25, address_spaces={"add": ["sms.alleo.intern"]}))
         assert sorted(d["option"] for d in result["differences"]) == ["address_spaces", "port"]
         (set_call,) = fx.call("Set-SendConnector")
         params = dict(set_call.params)
@@ -75,13 +81,13 @@ class TestSend(object):
         assert params["AddressSpaces"] == ["SMTP:fax.alleo.intern;1", "SMTP:sms.alleo.intern;1"]
 
     def test_remove_from_list(self, fx):
-        run(fx, **dict(FAX, address_spaces=["fax.alleo.intern", "sms.alleo.intern"]))
+        run(fx, **merged(FAX, address_spaces=["fax.alleo.intern", "sms.alleo.intern"]))
         run(fx, type="send", name="XPhone fax", address_spaces={"remove": ["SMTP:sms.alleo.intern;1"]})
         assert send(fx)[0]["AddressSpaces"] == ["SMTP:fax.alleo.intern;1"]
 
     def test_unknown_source_server_refused(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(FAX, source_transport_servers=["EX09"]))
+            run(fx, **merged(FAX, source_transport_servers=["EX09"]))
         assert err.value.option == "source_transport_servers" and "EX09" in err.value.message
         assert fx.writes() == []
 
@@ -92,13 +98,13 @@ class TestSend(object):
 
     def test_external_authoritative_refused_unless_allowed(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(FAX, smart_host_auth_mechanism="ExternalAuthoritative"))
+            run(fx, **merged(FAX, smart_host_auth_mechanism="ExternalAuthoritative"))
         assert err.value.option == "smart_host_auth_mechanism" and fx.recorded == []
-        assert run(fx, **dict(FAX, smart_host_auth_mechanism="ExternalAuthoritative", allow_external_authoritative=True))["changed"]
+        assert run(fx, **merged(FAX, smart_host_auth_mechanism="ExternalAuthoritative", allow_external_authoritative=True))["changed"]
 
     def test_receive_options_refused_for_send(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(FAX, bindings=["0.0.0.0:25"]))
+            run(fx, **merged(FAX, bindings=["0.0.0.0:25"]))
         assert err.value.option == "bindings"
 
     def test_absent(self, fx):
@@ -112,7 +118,7 @@ class TestSend(object):
     ])
     def test_bad_input_before_anything_runs(self, fx, option, value):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(FAX, **{option: value}))
+            run(fx, **merged(FAX, **{option: value}))
         assert err.value.option == option and fx.recorded == []
 
 
@@ -132,45 +138,45 @@ class TestReceive(object):
         assert add == {"Identity": "EX01\\Relay XPhone", "User": "S-1-5-7",
                        "ExtendedRights": "ms-Exch-SMTP-Accept-Any-Recipient", "Confirm": False}
         fx.recorded.clear()
-        again = run(fx, **dict(RELAY, server="ex01.alleo.intern", remote_ip_ranges=["192.168.10.25/32"],
-                               bindings=["0.0.0.0:2500"], permission_groups="anonymoususers"))
+        again = run(fx, **merged(RELAY, server="ex01.alleo.intern", remote_ip_ranges=["192.168.10.25/32"],
+                                 bindings=["0.0.0.0:2500"], permission_groups="anonymoususers"))
         assert again["changed"] is False and fx.writes() == []
 
     def test_relay_right_removed(self, fx):
         run(fx, **RELAY)
-        result = run(fx, **dict(RELAY, anonymous_relay=False))
+        result = run(fx, **merged(RELAY, anonymous_relay=False))
         assert result["changed"] and fx.writes()[-1] == "Remove-ADPermission"
-        assert run(fx, **dict(RELAY, anonymous_relay=False))["changed"] is False
+        assert run(fx, **merged(RELAY, anonymous_relay=False))["changed"] is False
 
     def test_relay_without_anonymous_users_warns(self, fx):
-        result = run(fx, **dict(RELAY, permission_groups=["ExchangeServers"]))
+        result = run(fx, **merged(RELAY, permission_groups=["ExchangeServers"]))
         assert any("AnonymousUsers" in w for w in result["warnings"])
 
     def test_unknown_server(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, server="EX99"))
+            run(fx, **merged(RELAY, server="EX99"))
         assert err.value.option == "server" and "EX99" in err.value.message and fx.writes() == []
 
     def test_wide_ranges_refused(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None))
+            run(fx, **merged(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None))
         assert err.value.option == "remote_ip_ranges" and fx.writes() == []
-        assert run(fx, **dict(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None,
-                              allow_wide_remote_ip_ranges=True))["changed"]
+        assert run(fx, **merged(RELAY, remote_ip_ranges=["192.168.0.0/16"], anonymous_relay=None,
+                                allow_wide_remote_ip_ranges=True))["changed"]
 
     def test_relay_refused_on_existing_wide_connector(self, fx):
-        run(fx, **dict(RELAY, remote_ip_ranges=["10.0.0.0/16"], anonymous_relay=None, allow_wide_remote_ip_ranges=True))
+        run(fx, **merged(RELAY, remote_ip_ranges=["10.0.0.0/16"], anonymous_relay=None, allow_wide_remote_ip_ranges=True))
         fx.recorded.clear()
         with pytest.raises(InvalidInput):
             run(fx, type="receive", server="EX01", name="Relay XPhone", anonymous_relay=True)
         assert fx.writes() == []
 
     def test_a_24_is_still_accepted(self, fx):
-        assert run(fx, **dict(RELAY, remote_ip_ranges=["192.168.10.0/24"]))["changed"]
+        assert run(fx, **merged(RELAY, remote_ip_ranges=["192.168.10.0/24"]))["changed"]
 
     def test_external_authoritative_refused(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, auth_mechanism=["Tls", "ExternalAuthoritative"]))
+            run(fx, **merged(RELAY, auth_mechanism=["Tls", "ExternalAuthoritative"]))
         assert err.value.option == "auth_mechanism"
 
     def test_binding_conflict_names_the_other_connector(self, fx):
@@ -186,12 +192,12 @@ class TestReceive(object):
 
     def test_port_of_another_service_conflicts(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, bindings=["192.168.10.1:25"]))
+            run(fx, **merged(RELAY, bindings=["192.168.10.1:25"]))
         assert "Default Frontend EX01" in err.value.message
 
     def test_send_options_refused_for_receive(self, fx):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, smart_hosts=["10.0.0.1"]))
+            run(fx, **merged(RELAY, smart_hosts=["10.0.0.1"]))
         assert err.value.option == "smart_hosts"
 
     def test_remote_ip_ranges_required_to_create(self, fx):
@@ -202,7 +208,7 @@ class TestReceive(object):
     def test_update_only_differences(self, fx):
         run(fx, **RELAY)
         fx.recorded.clear()
-        result = run(fx, **dict(RELAY, max_message_size="36MB", comment="XPhone UM relay", banner=""))
+        result = run(fx, **merged(RELAY, max_message_size="36MB", comment="XPhone UM relay", banner=""))
         assert [d["option"] for d in result["differences"]] == ["comment"]
         (set_call,) = fx.call("Set-ReceiveConnector")
         assert set(dict(set_call.params)) == {"Identity", "Comment", "Confirm"}
@@ -219,7 +225,7 @@ class TestReceive(object):
     ])
     def test_bad_input_before_anything_runs(self, fx, option, value):
         with pytest.raises(InvalidInput) as err:
-            run(fx, **dict(RELAY, **{option: value}))
+            run(fx, **merged(RELAY, **{option: value}))
         assert err.value.option == option and fx.recorded == []
 
 
@@ -237,3 +243,12 @@ def test_tables_cover_the_reference_parameters():
     for cmdlet, table in (("Set-SendConnector", connector.SEND_TABLE), ("Set-ReceiveConnector", connector.RECEIVE_TABLE)):
         wanted = set(p for p, f in cmdlets[cmdlet]["parameters"].items() if f.get("ex2016") and f.get("ex2019")) - left_out
         assert wanted - set(p.parameter for p in table) == set(), cmdlet
+
+
+def test_module_options_never_shadow_connection_options():
+    from ansible_collections.xphone.connect.plugins.module_utils import remote_domain
+    for table in (connector.SEND_TABLE, connector.RECEIVE_TABLE, remote_domain.TABLE):
+        clash = set(p.option for p in table) & set(connection.CONNECTION_ARGUMENT_SPEC)
+        assert clash == set()
+    assert connector.ARGUMENT_SPEC["connection_timeout"]["type"] == "str"
+    assert connector.ARGUMENT_SPEC["server"]["type"] == "str" and connector.ARGUMENT_SPEC["port"]["type"] == "int"

@@ -17,6 +17,12 @@ SEED = dict(name="fax", domain_name="fax.alleo.intern", character_set="iso-8859-
             content_type="MimeText", tnef_enabled=False)
 
 
+def merged(base, **changes):
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
 @pytest.fixture
 def fx():
     return FakeExchange()
@@ -55,8 +61,8 @@ def test_create_then_idempotent(fx):
     assert created["ContentType"] == "MimeText" and created["TNEFEnabled"] is False
     assert first["remote_domain"]["Name"] == "fax"
     fx.recorded.clear()
-    second = run(fx, **dict(SEED, character_set="ISO-8859-1", content_type="mimetext", allowed_oof_type="none",
-                            tnef_enabled="false"))
+    second = run(fx, **merged(SEED, character_set="ISO-8859-1", content_type="mimetext", allowed_oof_type="none",
+                              tnef_enabled="false"))
     assert second["changed"] is False and second["differences"] == []
     assert fx.writes() == []
 
@@ -68,13 +74,13 @@ def test_update_sends_only_the_differences(fx):
     assert result["changed"] is True
     assert sorted(d["option"] for d in result["differences"]) == ["content_type", "line_wrap_size"]
     (set_call,) = fx.call("Set-RemoteDomain")
-    assert [n for n, _ in set_call.params] == ["Identity", "ContentType", "LineWrapSize", "Confirm"]
+    assert [pair[0] for pair in set_call.params] == ["Identity", "ContentType", "LineWrapSize", "Confirm"]
 
 
 def test_every_difference_is_reported(fx):
     run(fx, **SEED)
-    result = run(fx, check_mode=True, **dict(SEED, content_type="MimeHtmlText", ndr_enabled=True, tnef_enabled="unset",
-                                             auto_forward_enabled=False))
+    result = run(fx, check_mode=True, **merged(SEED, content_type="MimeHtmlText", ndr_enabled=True, tnef_enabled="unset",
+                                               auto_forward_enabled=False))
     by_option = dict((d["option"], d) for d in result["differences"])
     assert set(by_option) == {"content_type", "ndr_enabled", "tnef_enabled", "auto_forward_enabled"}
     assert by_option["tnef_enabled"] == dict(option="tnef_enabled", parameter="TNEFEnabled", before=False, after="unset")
@@ -140,7 +146,7 @@ def test_domain_name_required_to_create(fx):
 ])
 def test_bad_input_fails_before_anything_runs(fx, option, value):
     with pytest.raises(InvalidInput) as err:
-        run(fx, **dict(SEED, **{option: value}))
+        run(fx, **merged(SEED, **{option: value}))
     assert err.value.option == option
     assert fx.recorded == []
 
