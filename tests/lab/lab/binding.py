@@ -31,6 +31,26 @@ COMMON_PARAMETERS: dict[str, dict[str, t.Any]] = {
     "OutBuffer": {"type": "Int32", "aliases": ["ob"]},
     "PipelineVariable": {"type": "String", "aliases": ["pv"]},
 }
+# Default parameter sets of cmdlets whose docs mark none (the cmdlet class declares one).
+DEFAULT_SETS = {
+    ("exchange", "New-Mailbox"): "User",
+    ("exchange", "Get-ADPermission"): "AccessRights",
+    ("exchange", "Add-ADPermission"): "AccessRights",
+    ("exchange", "Remove-ADPermission"): "AccessRights",
+    ("exchange", "Get-MailboxPermission"): "AccessRights",
+    ("exchange", "Add-MailboxPermission"): "AccessRights",
+    ("exchange", "Remove-MailboxPermission"): "AccessRights",
+    ("exchange", "Get-Mailbox"): "Identity",
+    ("exchange", "Get-User"): "Identity",
+    ("exchange", "Get-Group"): "Identity",
+    ("exchange", "Get-ReceiveConnector"): "Identity",
+    ("exchange", "Get-ThrottlingPolicyAssociation"): "Identity",
+    ("exchange", "Enable-Mailbox"): "User",
+    ("exchange", "New-SendConnector"): "AddressSpaces",
+    ("exchange", "New-RoleGroup"): "Default",
+    ("exchange", "Set-RoleGroup"): "Default",
+    ("exchange", "Set-Mailbox"): "Identity",
+}
 ACTION_PREFERENCES = ["SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend"]
 
 # .NET names of the enum types the lab hands back (LabEnum.type_name); others get Microsoft.Exchange.Data.<type>.
@@ -260,29 +280,50 @@ class Binder:
             if "ByValue" in pipe or pipe == "True":
                 by_value.append(pname)
         if by_value and not set(by_value) & set(out):
-            # Exchange Id parameters accept the object itself (its Identity); prefer -Identity.
-            target = "Identity" if "Identity" in by_value else by_value[0]
+            # Exchange Id parameters accept the object itself (its Identity): the parameter whose Id type names
+            # the object's class (ExchangeServer -> ServerIdParameter) wins, else -Identity.
+            target = self._by_value_target(obj, by_value)
             out[target] = props.get("Identity", obj) if props else obj
         return out
+
+    def _by_value_target(self, obj: t.Any, by_value: list[str]) -> str:
+        if isinstance(obj, LabObject) and obj.type_names:
+            cls = obj.type_names[0].rsplit(".", 1)[-1].lower()
+            for pname in by_value:
+                noun = _strip_type(self.params[pname].get("type") or "").replace("[]", "")
+                noun = noun[:-len("IdParameter")].lower() if noun.endswith("IdParameter") else ""
+                if noun and noun not in ("adrawentry", "general", "recipient") and cls.endswith(noun):
+                    return pname
+        return "Identity" if "Identity" in by_value else by_value[0]
 
     def _choose_set(self, named: dict[str, t.Any], candidates: list[str]) -> str:
         def missing(set_name: str) -> list[str]:
             sfacts = self.facts["parameter_sets"][set_name]
             return [m for m in sfacts.get("mandatory") or [] if m not in named]
 
+        # A set named after one of the cmdlet's switches (New-Mailbox -Room, New-ReceiveConnector -Custom) is
+        # selected by that switch; the docs' SYNTAX does not mark those switches mandatory.
+        switch_sets = [s for s in candidates if s in self.params and s not in named
+                       and _strip_type(self.params[s].get("type") or "") == "SwitchParameter"]
+        if len(switch_sets) < len(candidates):
+            candidates = [s for s in candidates if s not in switch_sets]
+        default = self.facts.get("default_parameter_set") or DEFAULT_SETS.get((self.reference, self.cmdlet))
+        if len(candidates) == 1 or default in candidates:
+            chosen = candidates[0] if len(candidates) == 1 else default
+            if missing(chosen):
+                self._raise_missing(missing(chosen))
+            return chosen
         satisfied = [s for s in candidates if not missing(s)]
-        default = self.facts.get("default_parameter_set")
-        if len(candidates) == 1 and not satisfied:
-            self._raise_missing(missing(candidates[0]))
         if not satisfied:
-            # The set whose mandatory parameters are closest to what was given names the missing ones.
-            best = min(candidates, key=lambda s: (s != default, len(missing(s))))
+            best = min(candidates, key=lambda s: len(missing(s)))
             self._raise_missing(missing(best))
-        for preferred in (default, "Identity", ALL_SETS):
+        if len(satisfied) == 1:
+            return satisfied[0]
+        for preferred in ("Identity", ALL_SETS):
             if preferred in satisfied:
                 return preferred
-        # No documented default: the most specific set (fewest parameters) wins; see FIDELITY.md.
-        return min(satisfied, key=lambda s: (len(self.facts["parameter_sets"][s]["parameters"]), self.sets.index(s)))
+        raise self._err("Parameter set cannot be resolved using the specified named parameters.",
+                        "AmbiguousParameterSet")
 
     def _raise_missing(self, names: list[str]) -> None:
         raise self._err("Cannot process command because of one or more missing mandatory parameters: "

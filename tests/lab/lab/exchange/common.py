@@ -222,8 +222,9 @@ def resolve_principal(data: dict[str, t.Any], text: t.Any) -> dict[str, str] | N
     lowered = text.lower()
     netbios = domain(data)["netbios"]
     for name, sid in WELL_KNOWN.items():
-        if lowered in (name.lower(), sid.lower(), name.split("\\")[-1].lower()) and (
-                "\\" in text or text.startswith("S-") or name.startswith("NT AUTHORITY") or "\\" not in name):
+        # NT AUTHORITY principals also resolve by their bare name ("ANONYMOUS LOGON"), as AD name lookup does.
+        bare_ok = name.startswith("NT AUTHORITY\\") and lowered == name.split("\\")[-1].lower()
+        if lowered in (name.lower(), sid.lower()) or bare_ok:
             return {"name": name, "sid": sid, "kind": "wellknown", "key": name.lower()}
     bare = lowered.split("\\", 1)[1] if "\\" in lowered and lowered.split("\\", 1)[0] == netbios.lower() else lowered
     if "\\" in bare:
