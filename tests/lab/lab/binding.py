@@ -227,8 +227,9 @@ class Binder:
             for pname, value in self._pipeline_values(input_object, named, candidate_sets, pipeline_binding).items():
                 named.setdefault(pname, value)
             candidate_sets = self._candidate_sets(named)
-        chosen = self._choose_set(named, candidate_sets)
+        # Arguments are converted as they bind, before PowerShell looks for missing mandatory parameters.
         converted = {pname: self.convert(pname, self.params[pname], value) for pname, value in named.items()}
+        chosen = self._choose_set(named, candidate_sets)
         return Bound(converted, common, chosen, self.facts)
 
     def _candidate_sets(self, named: dict[str, t.Any]) -> list[str]:
