@@ -107,7 +107,7 @@ def test_unlimited_accepts_unlimited_or_a_number() -> None:
 
 
 def test_byte_quantified_sizes() -> None:
-    bound = binding.bind("New-SendConnector", [("Name", "x"), ("MaxMessageSize", "10MB")])
+    bound = binding.bind("New-SendConnector", [("Name", "x"), ("AddressSpaces", "a.b"), ("MaxMessageSize", "10MB")])
     assert bound.params["MaxMessageSize"] == "10 MB (10,485,760 bytes)"
     assert binding.size_bytes("25 MB (26,214,400 bytes)") == 26214400
     _bind_error("New-SendConnector", [("Name", "x"), ("MaxMessageSize", "ten megabytes")])
