@@ -109,7 +109,7 @@ sanity: venv sanity-ignores $(ANSIBLE_TEST_CACHE)/get_pip_24_2.py
 
 lint: collection
 	@mkdir -p $(TOOL_HOME)
-	$(TOOL_ENV) $(BIN)/ansible-lint --offline
+	$(TOOL_ENV) $(BIN)/ansible-lint --offline --nocolor
 
 docs-lint: collection
 	@mkdir -p $(TOOL_HOME)
