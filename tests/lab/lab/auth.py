@@ -13,6 +13,7 @@ Kerberos and CredSSP are not offered.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import threading
 import typing as t
@@ -175,6 +176,19 @@ def _ntlm_user_of(token: bytes) -> str | None:
     return f"{msg.domain_name}\\{msg.user_name}" if msg.domain_name else msg.user_name
 
 
+# pyspnego reads NTLM_USER_FILE from the process environment; several labs in one process (pytest)
+# each point it at their own file for the duration of a step.
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _user_file(path: str | None) -> t.Iterator[None]:
+    with _ENV_LOCK:
+        if path:
+            os.environ["NTLM_USER_FILE"] = path
+        yield
+
+
 class NegotiateSession:
     """One connection's NTLM/Negotiate acceptor; after completion it seals and unseals messages."""
 
@@ -182,7 +196,8 @@ class NegotiateSession:
         self.accounts = accounts
         accounts.refresh()
         cbt = GssChannelBindings(application_data=channel_binding) if channel_binding else None
-        self.context = spnego.server(protocol="negotiate", channel_bindings=cbt)
+        with _user_file(accounts.user_file):
+            self.context = spnego.server(protocol="negotiate", channel_bindings=cbt)
         self.principal: str | None = None
 
     @property
@@ -196,7 +211,8 @@ class NegotiateSession:
         if acc is not None and self.accounts.is_locked(acc):
             raise AuthFailed("account locked out", Accounts.canonical(acc))
         try:
-            out = self.context.step(token)
+            with _user_file(self.accounts.user_file):
+                out = self.context.step(token)
         except SpnegoError as err:
             self.accounts.failure(acc)
             raise AuthFailed(f"NTLM authentication failed: {err.__class__.__name__}",

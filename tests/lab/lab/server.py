@@ -326,9 +326,8 @@ class LabServer:
 
     def start(self) -> "LabServer":
         os.makedirs(self.workdir, exist_ok=True)
+        # pyspnego's acceptor reads it through NTLM_USER_FILE (set around each step, see auth.py).
         self.accounts.write_user_file(self.user_file)
-        # pyspnego's acceptor reads this variable (process-wide) for every new context.
-        os.environ["NTLM_USER_FILE"] = self.user_file
         hosts = self.hosts()
         if self.https:
             domain = (self.lab.topology.get("domain") or {}).get("fqdn") or ""

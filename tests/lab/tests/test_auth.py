@@ -140,3 +140,15 @@ def test_ntlm_user_file_holds_no_password(lab_env) -> None:
     for acc in lab_env.lab.topology["accounts"]:
         assert acc["password"] not in text
         assert f"ALLEO\\{acc['name']}:" in text and f"{acc['name']}@alleo.intern:" in text
+
+
+def test_two_labs_in_one_process_keep_their_own_accounts(lab_factory) -> None:
+    first = lab_factory("first")
+    accounts = [dict(a) for a in first.lab.topology["accounts"]]
+    accounts[0]["password"] = "Another-Admin-2024!"
+    second = lab_factory("second", changes={"accounts": accounts})
+    assert whoami(second.wsman("EX01", endpoint="windows")) == "ALLEO\\Administrator"
+    assert whoami(first.wsman("EX01", endpoint="windows")) == "ALLEO\\Administrator"
+    assert first.admin_password != second.admin_password
+    with pytest.raises(AuthenticationError):
+        whoami(first.wsman("EX01", endpoint="windows", password=second.admin_password))

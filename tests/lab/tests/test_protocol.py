@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import time
 import typing as t
 
 import pytest
@@ -48,7 +49,13 @@ def _echo(inv: registry.Invocation) -> None:
         inv.write({k: v.reveal() if isinstance(v, SecureString) else v for k, v in inv.params.items()})
 
 
+def _sleep(inv: registry.Invocation) -> None:
+    time.sleep(float(inv.params.get("Seconds", 0)))
+    inv.write("awake")
+
+
 TEST_CMDLETS = {
+    "Start-LabTestSleep": (_sleep, {"Seconds": "Double"}),
     "Get-LabTestWidget": (_objects, {"Count": "Int32"}),
     "Test-LabTestProblem": (_problems, {"Terminate": "SwitchParameter"}),
     "Test-LabTestEcho": (_echo, {"Text": "String", "Number": "Int32", "List": "Object[]", "Secret": "SecureString",
@@ -182,6 +189,26 @@ def test_several_pools_in_parallel(lab_env) -> None:
         results = list(ex.map(work, ["EX01", "EX02", "EX03", "XPHONE01"]))
     assert results == [[f"widget{i}" for i in range(5)]] * 4
     assert lab_env.stats()["sessions"] == {"opened": 4, "closed": 4, "open": 0}
+
+
+def test_slow_cmdlet_receive_times_out_and_client_retries(lab_env) -> None:
+    wsman = lab_env.wsman("EX01", endpoint="windows", operation_timeout=1)
+    with RunspacePool(wsman, configuration_name="Microsoft.PowerShell") as pool:
+        ps = invoke(pool, "Start-LabTestSleep", Seconds=2.3)
+    assert ps.output == ["awake"]
+    # Each Receive that found nothing within OperationTimeout ended with the w:TimedOut fault (HTTP 500).
+    assert lab_env.stats()["requests_by_status"]["500"] >= 2
+
+
+def test_stop_a_running_pipeline(lab_env) -> None:
+    with RunspacePool(lab_env.wsman("EX01", endpoint="windows"), configuration_name="Microsoft.PowerShell") as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Start-LabTestSleep").add_parameter("Seconds", 1.5)
+        ps.begin_invoke()
+        ps.stop()
+        assert ps.state == PSInvocationState.STOPPED
+        # The pool is still usable afterwards.
+        assert invoke(pool, "Get-LabTestWidget").output
 
 
 def test_script_text_is_refused_on_the_exchange_endpoint(lab_env) -> None:
