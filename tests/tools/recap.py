@@ -57,8 +57,8 @@ def main():
     if not hosts:
         sys.stderr.write("%s: no PLAY RECAP found\n" % args.log)
         sys.exit(2)
-    for host, counters in sorted(hosts.items()):
-        sys.stdout.write("%-12s %s\n" % (host, " ".join("%s=%d" % kv for kv in counters.items())))
+    total = {key: sum(c.get(key, 0) for c in hosts.values()) for key in ("ok", "changed", "failed", "unreachable")}
+    sys.stdout.write("recap: %d hosts, %s\n" % (len(hosts), " ".join("%s=%d" % kv for kv in total.items())))
     problems = check(hosts, args.expect_unchanged, args.expect_changed)
     for problem in problems:
         sys.stderr.write("FAIL %s\n" % problem)
