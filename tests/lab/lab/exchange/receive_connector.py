@@ -186,7 +186,7 @@ def new_receive_connector(inv) -> None:
 
 @common.cmdlet("Set-ReceiveConnector")
 def set_receive_connector(inv) -> None:
-    with inv.store.write() as data:
+    with common.writing(inv) as data:
         found = find(data, inv.params["Identity"])
         if len(found) != 1:
             common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
@@ -202,7 +202,7 @@ def set_receive_connector(inv) -> None:
         other = conflict(data, rec)
         if other is not None:
             _report_conflict(inv, other)
-            return
+            raise common.Abort()
         if not changed:
             common.no_op(inv, rec["Identity"])
             return

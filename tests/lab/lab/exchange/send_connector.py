@@ -89,7 +89,7 @@ def new_send_connector(inv) -> None:
 
 @common.cmdlet("Set-SendConnector")
 def set_send_connector(inv) -> None:
-    with inv.store.write() as data:
+    with common.writing(inv) as data:
         rec = common.find_one(inv, connectors(data).values(), inv.params["Identity"])
         if rec is None:
             return
@@ -102,7 +102,7 @@ def set_send_connector(inv) -> None:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
         changed = common.apply_settings(inv, rec, skip=("Identity", "Force"))
         if not _check_smart_hosts(inv, rec):
-            return
+            raise common.Abort()
         if not changed:
             common.no_op(inv, rec["Identity"])
             return
