@@ -8,6 +8,7 @@ Endpoints (all JSON):
   GET    /shells      open shells
   GET    /faults      pending faults and the latency profile
   POST   /reset       back to the topology (state, shells, lockouts, faults, latency, statistics)
+  POST   /stats/reset only the request statistics (for measurements)
   POST   /faults      {"kind": "http500|reset|shell_not_found|throttle|slow", "count": 1, "host": "EX01",
                        "action": "Create", "delay_ms": 0, "message": "...", "code": 2150858752}
   DELETE /faults      all pending faults (or /faults/<id>)
@@ -91,6 +92,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 self._send(200, {"faults": srv.faults.active(), "latency": vars(srv.faults.latency)})
             elif method == "POST" and path == "/reset":
                 srv.reset()
+                self._send(200, {"reset": True})
+            elif method == "POST" and path == "/stats/reset":
+                srv.stats.reset()
                 self._send(200, {"reset": True})
             elif method == "POST" and path == "/faults":
                 fault = srv.faults.add(**{k: body[k] for k in ("kind", "count", "host", "action", "delay_ms", "message", "code")

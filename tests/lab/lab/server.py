@@ -66,6 +66,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self.requests = 0
+            self.http_posts = 0
             self.by_action: collections.Counter[str] = collections.Counter()
             self.by_status: collections.Counter[int] = collections.Counter()
             self.auth_failures = 0
@@ -81,6 +82,10 @@ class Stats:
             self.server_ms_total += elapsed_ms
             self.server_ms.append(elapsed_ms)
 
+    def post(self) -> None:
+        with self._lock:
+            self.http_posts += 1
+
     def auth_failure(self) -> None:
         with self._lock:
             self.auth_failures += 1
@@ -94,6 +99,7 @@ class Stats:
             times = sorted(self.server_ms)
             return {
                 "requests": self.requests,
+                "http_posts": self.http_posts,
                 "requests_by_action": dict(self.by_action),
                 "requests_by_status": {str(k): v for k, v in self.by_status.items()},
                 "auth_failures": self.auth_failures,
@@ -185,6 +191,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
         started = time.perf_counter()
         lst = self.server.listener
         lab_server = self.server.lab_server
+        lab_server.stats.post()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         endpoint = self._endpoint()
