@@ -1,0 +1,67 @@
+"""Throttling: the global default, a Regular policy with Unlimited values (the seed's recipe), association."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.engine import Lab
+from lab.model import CommandCall, SessionInfo
+
+ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+UNLIMITED = ("RCAMaxConcurrency", "EWSMaxConcurrency", "EWSMaxSubscriptions", "CPAMaxConcurrency",
+             "EwsCutoffBalance", "EwsMaxBurst", "EwsRechargeRate")
+
+
+def call(name: str, *positional, **named) -> CommandCall:
+    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
+
+
+@pytest.fixture(name="lab")
+def lab_fixture() -> Lab:
+    return Lab.load()
+
+
+def run(lab: Lab, *commands: CommandCall):
+    return lab.run_pipeline(ADMIN, list(commands))
+
+
+def test_global_policy_exists(lab: Lab) -> None:
+    (policy,) = run(lab, call("Get-ThrottlingPolicy")).output
+    assert policy["Name"].startswith("GlobalThrottlingPolicy_") and len(policy["Name"]) == len("GlobalThrottlingPolicy_") + 36
+    assert policy["ThrottlingPolicyScope"].value == "Global"
+    assert policy["RCAMaxConcurrency"] == 40 and policy["EWSMaxConcurrency"] == 10
+    assert policy.type_names[0] == "Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy"
+
+
+def test_seed_recipe_unlimited_round_trip(lab: Lab) -> None:
+    created = run(lab, call("New-ThrottlingPolicy", "NoThrottlingPolicy")).output[0]
+    assert created["ThrottlingPolicyScope"].value == "Regular" and created["EWSMaxConcurrency"] is None
+    result = run(lab, CommandCall("Set-ThrottlingPolicy", [(None, "NoThrottlingPolicy")] + [(p, "Unlimited") for p in UNLIMITED]))
+    assert not result.errors and not result.warnings
+    policy = run(lab, call("Get-ThrottlingPolicy", "NoThrottlingPolicy")).output[0]
+    assert all(policy[p] == "Unlimited" for p in UNLIMITED)
+    run(lab, call("Set-ThrottlingPolicy", "NoThrottlingPolicy", EWSMaxConcurrency=50))
+    assert run(lab, call("Get-ThrottlingPolicy", "NoThrottlingPolicy")).output[0]["EWSMaxConcurrency"] == 50
+    assert run(lab, call("Set-ThrottlingPolicy", "NoThrottlingPolicy", EWSMaxConcurrency=50)).warnings
+
+
+def test_association_by_set_mailbox_and_by_association_cmdlet(lab: Lab) -> None:
+    run(lab, call("New-ThrottlingPolicy", "NoThrottlingPolicy"))
+    assert not run(lab, call("Set-Mailbox", "jdoe", ThrottlingPolicy="NoThrottlingPolicy")).errors
+    assert run(lab, call("Get-Mailbox", "jdoe")).output[0]["ThrottlingPolicy"] == "NoThrottlingPolicy"
+    assert not run(lab, call("Set-ThrottlingPolicyAssociation", "helpdesk", ThrottlingPolicy="NoThrottlingPolicy")).errors
+    rows = {r["Name"]: r["ThrottlingPolicyId"] for r in run(lab, call("Get-ThrottlingPolicyAssociation")).output}
+    assert rows == {"Administrator": None, "helpdesk": "NoThrottlingPolicy", "jdoe": "NoThrottlingPolicy"}
+    assert run(lab, call("Set-ThrottlingPolicyAssociation", "helpdesk", ThrottlingPolicy="NoThrottlingPolicy")).warnings
+    assert run(lab, call("Set-ThrottlingPolicyAssociation", "helpdesk", ThrottlingPolicy="Missing")).errors
+
+
+def test_duplicate_remove_and_global_guard(lab: Lab) -> None:
+    run(lab, call("New-ThrottlingPolicy", "NoThrottlingPolicy"))
+    assert "already exists" in run(lab, call("New-ThrottlingPolicy", "nothrottlingpolicy")).errors[0].message
+    run(lab, call("Set-Mailbox", "jdoe", ThrottlingPolicy="NoThrottlingPolicy"))
+    assert not run(lab, call("Remove-ThrottlingPolicy", "NoThrottlingPolicy", Confirm=False)).errors
+    assert run(lab, call("Get-Mailbox", "jdoe")).output[0]["ThrottlingPolicy"] is None
+    glob = run(lab, call("Get-ThrottlingPolicy")).output[0]["Name"]
+    assert run(lab, call("Remove-ThrottlingPolicy", glob, Confirm=False)).errors
+    assert run(lab, call("Set-ThrottlingPolicy", "ghost", EWSMaxConcurrency=1)).errors
