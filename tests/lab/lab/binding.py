@@ -50,6 +50,7 @@ DEFAULT_SETS = {
     ("exchange", "New-RoleGroup"): "Default",
     ("exchange", "Set-RoleGroup"): "Default",
     ("exchange", "Set-Mailbox"): "Identity",
+    ("exchange", "Get-ExchangeCertificate"): "Thumbprint",
 }
 ACTION_PREFERENCES = ["SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend"]
 
