@@ -96,7 +96,10 @@ foreach($s in @($P.s)){$c=$s.c;$o=@();$e=@();$w=@()
 if($S){$R+=,@{c=$c;s=1};continue}
 if($c -notmatch '__XPC_ALLOW__'){$e+=,@{m="The cmdlet '$c' is not allowed in a plan.";g='PermissionDenied';f='CmdletNotAllowed';t=1}}
 else{try{$p=@{};foreach($q in @($s.p)){$p[$q.k]=D $q.v}
-&$c @p 2>&1 3>&1|%{if($_ -is [Management.Automation.ErrorRecord]){$e+=,(E $_ 0)}elseif($_ -is [Management.Automation.WarningRecord]){$w+="$_"}else{$o+=,(C $_ 0)}}}catch{$e+=,(E $_ 1)}}
+&$c @p 2>&1 3>&1|%{
+if($_ -is [Management.Automation.ErrorRecord]){$e+=,(E $_ 0)}
+elseif($_ -is [Management.Automation.WarningRecord]){$w+="$_"}
+else{$o+=,(C $_ 0)}}}catch{$e+=,(E $_ 1)}}
 if($e -and $P.x){$S=1}
 $R+=,@{c=$c;s=0;o=$o;e=$e;w=$w}}
 $J=@{v=1;s=$R}}catch{$J=@{v=1;s=$R;z=(E $_ 1)}}

@@ -57,8 +57,7 @@ def test_dword_set_and_read_back_on_one_server_only(lab: Lab) -> None:
     ("MultiString", ["a", "b,c"], ["a", "b,c"]),
     ("Binary", [0, 1, 255], [0, 1, 255]),
 ])
-def test_value_kinds_read_back_as_windows_powershell_returns_them(lab: Lab, kind: str, value: t.Any,
-                                                                   read_back: t.Any) -> None:
+def test_value_kinds_read_back_as_windows_powershell_returns_them(lab: Lab, kind: str, value: t.Any, read_back: t.Any) -> None:
     created = run(lab, "New-ItemProperty", Path=MAIL, Name="Probe", PropertyType=kind, Value=value)
     assert not created.errors and created.output[0]["Probe"] == read_back
     assert run(lab, "Get-ItemProperty", Path=MAIL, Name="Probe").output[0]["Probe"] == read_back

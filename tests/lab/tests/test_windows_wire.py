@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import typing as t
 
-import pytest
 import winrm
 from pypsrp.powershell import RunspacePool
 
@@ -53,7 +52,7 @@ def test_winrm_and_psrp_give_the_same_results(lab_env: t.Any) -> None:
     with RunspacePool(lab_env.wsman("XPHONE01", endpoint="windows"), configuration_name="Microsoft.PowerShell") as pool:
         over_psrp = wp.run_plan_psrp(pool, _plan())
     assert _comparable(over_winrs) == _comparable(over_psrp)
-    assert over_winrs[1]["output"] == [HOSTILE.split("\r\n")[0], "line two", "ä"]
+    assert over_winrs[1]["output"] == [HOSTILE.split("\r\n", maxsplit=1)[0], "line two", "ä"]
     assert over_winrs[3]["output"][0]["(default)"] == "Microsoft Outlook"
     assert over_winrs[4]["errors"][0]["fqeid"] == "PathNotFound,Microsoft.PowerShell.Commands.GetItemPropertyCommand"
     assert over_winrs[5]["output"][0]["Status"] == "Running"

@@ -19,7 +19,7 @@ PROMPT_TEXT = ("A command that prompts the user failed because the host program 
 
 def command_class(cmdlet_name: str) -> str:
     """``Get-ItemProperty`` -> ``Microsoft.PowerShell.Commands.GetItemPropertyCommand``."""
-    verb, _, noun = cmdlet_name.partition("-")
+    verb, noun = cmdlet_name.split("-", 1) if "-" in cmdlet_name else (cmdlet_name, "")
     return f"Microsoft.PowerShell.Commands.{verb}{noun}Command"
 
 

@@ -137,7 +137,7 @@ def _resolve(inv: t.Any, host: dict[str, t.Any], path: str, literal: bool) -> li
         inv.error(common.path_not_found(inv, path))
         return None
     if not literal and common.is_wildcard(full):
-        parent, _, pattern = full.rpartition("\\")
+        parent, pattern = full.rsplit("\\", 1)
         parent = parent + "\\" if parent.endswith(":") else parent
         return [e for e in children(host, parent) if fnmatch.fnmatch(e["path"].rpartition("\\")[2].lower(),
                                                                      pattern.lower())]

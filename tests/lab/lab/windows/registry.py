@@ -50,7 +50,7 @@ def shown(path: str) -> str:
     full = parse(path)
     if full is None:
         return path
-    hive, _, rest = full.partition("\\")
+    hive, rest = (full.split("\\", 1) + [""])[:2]
     return f"{DRIVES.get(hive, hive)}:\\{rest}"
 
 
@@ -105,7 +105,7 @@ def value_out(entry: dict[str, t.Any]) -> t.Any:
 
 def key_object(host: dict[str, t.Any], key: dict[str, t.Any]) -> LabObject:
     full = key["path"]
-    parent, _, child = full.rpartition("\\")
+    parent, child = full.rsplit("\\", 1) if "\\" in full else ("", full)
     names = [v["name"] or "(default)" for v in key["values"].values()]
     return LabObject(["Microsoft.Win32.RegistryKey", "System.MarshalByRefObject", "System.Object"], {
         "Property": names, "PSPath": ps_path(full), "PSParentPath": ps_path(parent) if parent else "",
@@ -117,7 +117,7 @@ def key_object(host: dict[str, t.Any], key: dict[str, t.Any]) -> LabObject:
 
 def properties_object(key: dict[str, t.Any], names: list[str] | None = None) -> LabObject:
     full = key["path"]
-    parent, _, child = full.rpartition("\\")
+    parent, child = full.rsplit("\\", 1) if "\\" in full else ("", full)
     props: dict[str, t.Any] = {}
     for entry in key["values"].values():
         label = entry["name"] or "(default)"

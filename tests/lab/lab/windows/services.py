@@ -228,8 +228,8 @@ def restart_service(inv: t.Any) -> None:
 def set_service(inv: t.Any) -> None:
     with inv.store.write() as data:
         host = common.host_state(inv, data)
-        name = common.plain(inv.params.get("Name") or (inv.params.get("InputObject").properties.get("Name")
-                                                      if isinstance(inv.params.get("InputObject"), LabObject) else ""))
+        given = inv.params.get("InputObject")
+        name = common.plain(inv.params.get("Name") or (given.properties.get("Name") if isinstance(given, LabObject) else ""))
         svc = services_of(host).get(name.lower())
         if svc is None:
             inv.error(common.error(inv, f"Service {name} was not found on computer '.'.", "ObjectNotFound",

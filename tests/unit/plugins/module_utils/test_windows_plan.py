@@ -52,8 +52,8 @@ def test_encoded_plan_has_only_base64_characters_and_round_trips():
     assert re.match(r"^[A-Za-z0-9+/=]+$", encoded)
     document = wp.decode_plan(encoded)
     assert [s["c"] for s in document["s"]] == ["Set-Content", "Set-ItemProperty", "Invoke-CimMethod"]
-    assert document["s"][0]["p"][1] == {"k": "Value", "v": {"t": "a", "v": [{"t": "s", "v": HOSTILE},
-                                                                          {"t": "s", "v": "second"}]}}
+    values = [{"t": "s", "v": HOSTILE}, {"t": "s", "v": "second"}]
+    assert document["s"][0]["p"][1] == {"k": "Value", "v": {"t": "a", "v": values}}
     assert document["x"] is True
 
 
