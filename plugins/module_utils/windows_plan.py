@@ -81,9 +81,9 @@ switch($t.t){
 }
 throw "kind $($t.t)"}
 function C($v,$d){if($null -eq $v){return $null}
-if($v -is [string]-or$v -is [enum]-or$v -is [char]-or$v -is [guid]){return "$v"}
+if($v -is [string] -or $v -is [enum] -or $v -is [char] -or $v -is [guid]){return "$v"}
 if($v -is [datetime]){return $v.ToString('o')}
-if($v -is [ValueType]-and$v.GetType().IsPrimitive){return $v}
+if($v -is [ValueType] -and $v.GetType().IsPrimitive){return $v}
 if($v -is [Collections.IDictionary]){$h=@{};foreach($k in $v.Keys){$h["$k"]=C $v[$k] ($d+1)};return $h}
 if($v -is [Collections.IEnumerable]){return ,@(foreach($e in $v){,(C $e $d)})}
 if($d -ge 2){return "$v"}
