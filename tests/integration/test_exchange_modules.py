@@ -51,7 +51,7 @@ def writes(handle):
     return [a["cmdlet"] for a in handle.audit() if a["cmdlet"].startswith(WRITE_VERBS)]
 
 
-def play(handle, scratch, module, args, *cli, register=True):
+def play(handle, scratch, module, args, *cli, register=True, inventory=None, defaults=None):
     """Write a one-task playbook for ``module`` with ``args`` and run it against ex01."""
     task = {"name": "Task under test", "xphone.connect." + module: args}
     tasks = [task]
@@ -60,13 +60,13 @@ def play(handle, scratch, module, args, *cli, register=True):
         tasks.append({"name": "Show the result", "ansible.builtin.debug": {"msg": "RESULT={{ out | to_json }}"}})
     playbook = [{
         "name": "Exchange module against the lab", "hosts": "ex01", "gather_facts": False,
-        "module_defaults": {"group/xphone.connect.exchange": {"connection_uri": "{{ lab_exchange_uri }}"}},
+        "module_defaults": {"group/xphone.connect.exchange": defaults or {"connection_uri": "{{ lab_exchange_uri }}"}},
         "tasks": tasks,
     }]
     path = os.path.join(str(scratch), "play-%s.yml" % module)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(playbook, f)
-    run = ansible_run.run_playbook(path, handle.inventory, str(scratch), args=cli)
+    run = ansible_run.run_playbook(path, inventory or handle.inventory, str(scratch), args=cli)
     run.result = None
     for line in run.output.splitlines():
         if "RESULT=" in line:
@@ -195,3 +195,39 @@ def test_password_never_shown_and_host_connection_never_opened(lab_env, tmp_path
                  "-vvv", register=False)
     assert wrong.rc != 0 and "Wrong-Pass-4711" not in wrong.output
     assert "credentials" in wrong.output or "Authentication" in wrong.output
+
+
+def winrm_inventory(handle, scratch, password):
+    ep = handle.host("EX01")
+    hostvars = {
+        "ansible_connection": "winrm", "ansible_host": ep.address, "ansible_port": ep.ports["wsman_http"],
+        "ansible_user": handle.admin_user, "ansible_password": "{{ vault_exchange_password }}",
+        "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "http",
+        "vault_exchange_password": password, "lab_exchange_port": ep.ports["http"],
+    }
+    path = os.path.join(str(scratch), "winrm-inventory.yml")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump({"all": {"children": {"exchange": {"hosts": {"ex01": hostvars}}}}}, f)
+    return path
+
+
+def test_settings_from_a_winrm_host(lab_env, tmp_path):
+    """Address, user, templated password, transport and scheme come from the host's winrm settings."""
+    inventory = winrm_inventory(lab_env, tmp_path, lab_env.admin_password)
+    run = play(lab_env, tmp_path, "exchange_remote_domain", SEED_REMOTE_DOMAIN, inventory=inventory,
+               defaults={"connection_port": "{{ lab_exchange_port }}"})
+    assert run.rc == 0 and run.hosts["ex01"]["changed"] == 1, run.output
+    assert named(exchange(lab_env, "Get-RemoteDomain"), "fax")
+
+
+def test_environment_beats_host_settings_and_options_beat_environment(lab_env, tmp_path, monkeypatch):
+    inventory = winrm_inventory(lab_env, tmp_path, lab_env.admin_password)
+    defaults = {"connection_port": "{{ lab_exchange_port }}"}
+    monkeypatch.setenv("XPHONE_EXCHANGE_PASSWORD", "Env-Wrong-Pass-9")
+    run = play(lab_env, tmp_path, "exchange_remote_domain", SEED_REMOTE_DOMAIN, inventory=inventory, defaults=defaults,
+               register=False)
+    assert run.rc != 0 and "Env-Wrong-Pass-9" not in run.output
+    run = play(lab_env, tmp_path, "exchange_remote_domain", dict(SEED_REMOTE_DOMAIN, password=lab_env.admin_password),
+               inventory=inventory, defaults=defaults)
+    assert run.rc == 0, run.output
+    assert lab_env.admin_password not in run.output
