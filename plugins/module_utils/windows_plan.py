@@ -208,6 +208,16 @@ class Plan(object):
                 for step in self.steps]
 
 
+def wql_string(value):
+    """``value`` as a quoted WQL string literal (for ``-Query``/``-Filter``): a name cannot end the literal."""
+    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def service_query(name):
+    """The WQL query that selects one Win32_Service by name."""
+    return "SELECT * FROM Win32_Service WHERE Name=%s" % wql_string(name)
+
+
 def _check_value(value, where):
     if value is None or isinstance(value, (bool, str, float, Secret, Int64, bytes, bytearray)):
         return

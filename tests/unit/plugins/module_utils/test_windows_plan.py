@@ -306,3 +306,13 @@ def test_psrp_executor_sends_top_level_secrets_as_securestring(monkeypatch):
     assert pool.keys_exchanged is True
     tagged = pool.calls[0][2][1]
     assert tagged.tag == "SS" and tagged.value == SECRET
+
+
+def test_wql_string_keeps_quotes_and_backslashes_inside_the_literal(lab):
+    tricky = "X' OR Name<>'"
+    assert wp.service_query(tricky) == "SELECT * FROM Win32_Service WHERE Name='X\\' OR Name<>\\''"
+    session = _LabWinrmSession(lab, "EX01")
+    hit = wp.run_plan_winrm(session, wp.Plan().add("Get-CimInstance", Query=wp.service_query("WinRM")))
+    assert [o["Name"] for o in hit[0]["output"]] == ["WinRM"]
+    miss = wp.run_plan_winrm(session, wp.Plan().add("Get-CimInstance", Query=wp.service_query(tricky)))
+    assert miss[0]["output"] == [] and miss[0]["errors"] == []
