@@ -115,7 +115,7 @@ def _run(info: dict[str, t.Any], n: int) -> int:
         op()                                      # warm-up: imports, first connection
         _control(control, "/stats/reset", "POST")
         samples = []
-        for _ in range(n):
+        for _round in range(n):
             start = time.perf_counter()
             op()
             samples.append((time.perf_counter() - start) * 1000.0)

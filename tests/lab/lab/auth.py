@@ -21,8 +21,8 @@ import typing as t
 import spnego
 from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
-from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1  # pylint: disable=import-private-name
-from spnego._ntlm_raw.messages import Authenticate  # pylint: disable=import-private-name
+from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
+from spnego._ntlm_raw.messages import Authenticate
 
 
 class AuthFailed(Exception):
@@ -144,7 +144,7 @@ class Accounts:
     def basic(self, token: str) -> str:
         self.refresh()
         try:
-            user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+            user, _sep, password = base64.b64decode(token).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             raise AuthFailed("malformed Basic credentials") from None
         acc = self.resolve(user)

@@ -35,7 +35,7 @@ from psrpcore.types import (
     PSDict,
     PSList,
 )
-from psrpcore.types._enum import PSEnumMeta  # pylint: disable=import-private-name
+from psrpcore.types._enum import PSEnumMeta
 
 from . import wsman
 from .model import CmdletError, CommandCall, LabEnum, LabObject, PipelineResult, SecureString

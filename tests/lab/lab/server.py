@@ -202,7 +202,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
         final_token: dict[str, str] = {}
         header = self.headers.get("Authorization")
         if header:
-            scheme, _, token = header.partition(" ")
+            scheme, _sep, token = header.partition(" ")
             scheme_l = scheme.lower()
             if scheme_l == "basic":
                 if not (lst.scheme == "https" or lst.allow_unencrypted):

@@ -55,7 +55,7 @@ def run(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
 
 
 def remote_domains(control_uri: str) -> list[str]:
-    _, state = control(control_uri, "/state")
+    state = control(control_uri, "/state")[1]
     return sorted(rec["Name"] for rec in state["organization"]["remote_domains"].values())
 
 

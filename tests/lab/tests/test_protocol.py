@@ -142,7 +142,7 @@ def test_parameters_arrive_as_plain_python_and_secure_strings_decrypt(lab_env) -
         ps.add_parameter("Secret", _secure("S3cr3t-Pa$$"))
         ps.add_parameter("Flag")
         out = ps.invoke()
-    params, _, session = SEEN["calls"][-1]
+    params, _input, session = SEEN["calls"][-1]
     assert params["Text"] == "grüß dich" and params["Number"] == 42 and params["List"] == ["x", 1, True]
     assert isinstance(params["Secret"], SecureString) and params["Secret"].reveal() == "S3cr3t-Pa$$"
     assert session.host == "XPHONE01" and session.endpoint == "windows" and session.user == "ALLEO\\Administrator"

@@ -26,7 +26,7 @@ def _get_default(pool: RunspacePool) -> PowerShell:
 def test_exchange_allows_18_shells_per_user(lab_env) -> None:
     pools = []
     try:
-        for _ in range(18):
+        for _round in range(18):
             pool = RunspacePool(lab_env.wsman("EX01", auth="basic", https=True), configuration_name="Microsoft.Exchange")
             pool.open()
             pools.append(pool)
@@ -53,11 +53,11 @@ def test_commands_per_shell_quota(lab_factory) -> None:
     lab = lab_factory(limits={"max_commands_per_shell": 3})
     with RunspacePool(lab.wsman("EX01"), configuration_name="Microsoft.Exchange") as pool:
         # Closed pipelines (PowerShell.close() sends Terminate) do not count against the quota...
-        for _ in range(5):
+        for _round in range(5):
             ps = _get_default(pool)
             ps.close()
         # ...pipelines left open do: pypsrp's invoke() alone never terminates its command.
-        for _ in range(3):
+        for _round in range(3):
             _get_default(pool)
         with pytest.raises(WSManFaultError) as exc:
             _get_default(pool)
