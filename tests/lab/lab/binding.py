@@ -95,6 +95,8 @@ EXTRA_ENUM_VALUES = {
     "ActiveDirectorySecurityInheritance": ["None", "All", "Descendents", "SelfAndChildren", "Children"],
     "ActionPreference": ACTION_PREFERENCES,
 }
+# Parameter types that take the pipeline object itself rather than its identity.
+OBJECT_TYPES = {"Object", "PSObject", "CimInstance", "ADAcePresentationObject", "MailboxAcePresentationObject"}
 SCALAR_TYPES = {"String", "Int32", "UInt32", "Int64", "Boolean", "SwitchParameter", "Guid", "DateTime", "Uri",
                 "Object", "SecureString", "PSCredential", "Hashtable", "IDictionary", "PSObject", "Double"}
 
@@ -387,8 +389,7 @@ class Converter:
         return self._scalar(value, typ)
 
     def _scalar(self, value: t.Any, typ: str) -> t.Any:  # pylint: disable=too-many-return-statements,too-many-branches
-        if isinstance(value, LabObject) and typ not in ("Object", "PSObject", "CimInstance", "ADAcePresentationObject",
-                                                         "MailboxAcePresentationObject"):
+        if isinstance(value, LabObject) and typ not in OBJECT_TYPES:
             value = value.properties.get("Identity", value.properties.get("Name", value.to_string))
         if typ == "SecureString":
             if isinstance(value, SecureString):
@@ -413,7 +414,7 @@ class Converter:
             return self._unlimited(value)
         if typ == "ByteQuantifiedSize":
             return self._range_bytes(self._bytes(value, "Microsoft.Exchange.Data.ByteQuantifiedSize"))
-        if typ == "EnhancedTimeSpan" or typ == "TimeSpan":
+        if typ in ("EnhancedTimeSpan", "TimeSpan"):
             return self._timespan(value)
         if typ in ("Fqdn",):
             return self._checked(value, _is_fqdn, "Microsoft.Exchange.Data.Fqdn", "\"{0}\" isn't a valid FQDN.")

@@ -148,7 +148,7 @@ def test_secure_string_required_and_never_echoed() -> None:
 
 def test_common_parameters_are_separated() -> None:
     bound = binding.bind("Get-RemoteDomain", [("ErrorAction", "SilentlyContinue"), ("wa", "Stop"), ("Verbose", True)])
-    assert bound.params == {}
+    assert not bound.params
     assert bound.common["ErrorAction"].value == "SilentlyContinue"
     assert bound.common["WarningAction"].value == "Stop"
     _bind_error("Get-RemoteDomain", [("ErrorAction", "Sometimes")])

@@ -128,8 +128,8 @@ def test_send_connector_smart_host_rule(lab: Lab) -> None:
 def test_send_connector_no_op_duplicate_remove(lab: Lab) -> None:
     run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", SmartHosts="10.0.0.5"))
     assert run(lab, call("Set-SendConnector", "fax", Port=25)).warnings
-    assert "already exists" in run(lab, call("New-SendConnector", Name="Fax", AddressSpaces="x.y",
-                                              SmartHosts="10.0.0.5")).errors[0].message
+    dup = run(lab, call("New-SendConnector", Name="Fax", AddressSpaces="x.y", SmartHosts="10.0.0.5"))
+    assert "already exists" in dup.errors[0].message
     assert run(lab, call("Get-SendConnector", "sms")).errors
     assert not run(lab, call("Remove-SendConnector", "fax", Confirm=False)).errors
     assert not run(lab, call("Get-SendConnector")).output

@@ -55,8 +55,8 @@ def test_databases_dag_and_copies(lab: Lab) -> None:
 
 def test_seed_pipeline_from_servers(lab: Lab) -> None:
     result = run(lab, call("Get-ExchangeServer"), call("Get-MailboxDatabase"))
-    assert sorted(d["Name"] for d in result.output) == ["DB01", "DB01", "DB02", "DB02", "DB03", "DB03", "DB04",
-                                                         "DB04", "DB05"]
+    expected = ["DB01", "DB01", "DB02", "DB02", "DB03", "DB03", "DB04", "DB04", "DB05"]
+    assert sorted(d["Name"] for d in result.output) == expected
 
 
 def test_org_auth_accepted_domain_and_certificates(lab: Lab) -> None:

@@ -238,7 +238,7 @@ def resolve_principal(data: dict[str, t.Any], text: t.Any) -> dict[str, str] | N
     netbios = domain(data)["netbios"]
     for name, sid in WELL_KNOWN.items():
         # NT AUTHORITY principals also resolve by their bare name ("ANONYMOUS LOGON"), as AD name lookup does.
-        bare_ok = name.startswith("NT AUTHORITY\\") and lowered == name.split("\\")[-1].lower()
+        bare_ok = name.startswith("NT AUTHORITY\\") and lowered == name.rsplit("\\", maxsplit=1)[-1].lower()
         if lowered in (name.lower(), sid.lower()) or bare_ok:
             return {"name": name, "sid": sid, "kind": "wellknown", "key": name.lower()}
     bare = lowered.split("\\", 1)[1] if "\\" in lowered and lowered.split("\\", 1)[0] == netbios.lower() else lowered

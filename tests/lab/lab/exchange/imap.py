@@ -40,7 +40,7 @@ topology.SEEDERS.append(seed)
 
 
 def _server(inv, data: dict[str, t.Any]) -> str | None:
-    wanted = str(inv.params.get("Server") or common.local_server(inv)).split(".")[0].lower()
+    wanted = str(inv.params.get("Server") or common.local_server(inv)).split(".", maxsplit=1)[0].lower()
     for name, host in data["hosts"].items():
         if name.lower() == wanted and host.get("imap_settings"):
             return name

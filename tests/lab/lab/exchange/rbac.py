@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from .. import errors, reference, topology
-from . import common, recipients
+from . import access, common, recipients
 
 ROLE_TYPES = ["Microsoft.Exchange.Data.Directory.SystemConfiguration.ExchangeRole",
               "Microsoft.Exchange.Data.Directory.ADConfigurationObject", "Microsoft.Exchange.Data.Directory.ADObject",
@@ -66,6 +66,10 @@ ALREADY_MEMBER = "The recipient \"{0}\" is already a member of the group \"{1}\"
 NOT_MEMBER = "The recipient \"{0}\" isn't a member of the group \"{1}\"."
 
 
+allowed = access.allowed
+self_service_only = access.self_service_only
+
+
 def roles(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
     return common.org(data).setdefault("management_roles", {})
 
@@ -114,39 +118,6 @@ def seed(state: dict[str, t.Any], _topo: dict[str, t.Any]) -> None:
 
 
 topology.SEEDERS.append(seed)
-
-
-def granted_roles(data: dict[str, t.Any], user: str) -> set[str]:
-    key = common.session_user_key(data, user)
-    if key is None:
-        return set()
-    holders = {key} | common.memberships(data, key)
-    names = {}
-    for k, u in recipients.users(data).items():
-        names[k] = u["sam"].lower()
-    for k, g in data["directory"]["groups"].items():
-        names[k] = g["name"].lower()
-    holder_names = {names.get(h, h) for h in holders}
-    granted = {a["Role"].lower() for a in assignments(data).values()
-               if a["Enabled"] and a["RoleAssignmentDelegationType"] == "Regular"
-               and a["RoleAssignee"].lower() in holder_names}
-    if recipients.users(data).get(key, {}).get("mailbox"):
-        granted.add("mybaseoptions")
-    return granted
-
-
-def allowed(data: dict[str, t.Any], user: str, cmdlet_name: str) -> bool:
-    wanted = cmdlet_name.lower()
-    for role in granted_roles(data, user):
-        rec = roles(data).get(role)
-        if rec and wanted in (c.lower() for c in rec["_cmdlets"]):
-            return True
-    return False
-
-
-def self_service_only(data: dict[str, t.Any], user: str) -> bool:
-    granted = granted_roles(data, user)
-    return not granted - {"mybaseoptions"}
 
 
 # -- role groups ------------------------------------------------------------------------------------------
@@ -368,7 +339,7 @@ def get_management_role_assignment(inv) -> None:
         if inv.has("Role"):
             records = [r for r in records if r["Role"].lower() == str(inv.params["Role"]).lower()]
         if inv.has("RoleAssignee"):
-            wanted = str(inv.params["RoleAssignee"]).split("\\")[-1].lower()
+            wanted = str(inv.params["RoleAssignee"]).rsplit("\\", maxsplit=1)[-1].lower()
             records = [r for r in records if r["RoleAssignee"].lower() == wanted]
         if inv.has("Delegating"):
             want = bool(inv.params["Delegating"])
@@ -405,7 +376,7 @@ def new_management_role_assignment(inv) -> None:
                     if principal is None or (kind == "User") != (principal["kind"] == "user"):
                         common.report_not_found(inv, value)
                         return
-                    assignee = principal["name"].split("\\")[-1]
+                    assignee = principal["name"].rsplit("\\", maxsplit=1)[-1]
                     if kind == "SecurityGroup" and data["directory"]["groups"][principal["key"]].get("role_group"):
                         kind = "RoleGroup"
                 else:

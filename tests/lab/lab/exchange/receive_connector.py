@@ -124,7 +124,7 @@ def _render(rec: dict[str, t.Any]):
 
 
 def _server_name(inv, data: dict[str, t.Any], given: t.Any) -> str | None:
-    wanted = str(given or common.local_server(inv)).split(".")[0].lower()
+    wanted = str(given or common.local_server(inv)).split(".", maxsplit=1)[0].lower()
     for name in exchange_hosts(data):
         if name.lower() == wanted:
             return name

@@ -10,7 +10,7 @@ import re
 import typing as t
 
 from .. import errors, topology
-from . import common
+from . import access, common
 
 RECIPIENT_BASE = ["Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
                   "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
@@ -27,7 +27,7 @@ RESULT_SIZE_WARNING = ("By default, only the first 1000 items are returned. Use 
                        "aware that, depending on the actual number of items, returning all items can take a long "
                        "time and consume a large amount of memory. Also, we don't recommend storing the results in "
                        "a variable. Instead, pipe the results to another task or script to perform batch changes.")
-PASSWORD_POLICY_TEXT = ("The password does not meet the length, complexity, or history requirement of the domain.")
+PASSWORD_POLICY_TEXT = "The password does not meet the length, complexity, or history requirement of the domain."
 
 
 def users(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -159,8 +159,7 @@ def _result_size(inv, items: list[t.Any]) -> list[t.Any]:
 
 
 def _self_only(inv, data: dict[str, t.Any]) -> str | None:
-    from . import rbac  # pylint: disable=import-outside-toplevel
-    return common.session_user_key(data, inv.session.user) if rbac.self_service_only(data, inv.session.user) else None
+    return common.session_user_key(data, inv.session.user) if access.self_service_only(data, inv.session.user) else None
 
 
 @common.cmdlet("Get-Mailbox")
@@ -205,8 +204,9 @@ def get_group(inv) -> None:
         records = list(groups(data).values())
         if inv.has("Identity"):
             ident = inv.params["Identity"]
-            found = [g for g in records if common.matches({"Name": g["name"], "Guid": g["guid"], "Sid": g["sid"],
-                                                            "DistinguishedName": group_dn(data, g)}, ident, ("Name", "Sid"))]
+            found = [g for g in records if common.matches(
+                {"Name": g["name"], "Guid": g["guid"], "Sid": g["sid"], "DistinguishedName": group_dn(data, g)},
+                ident, ("Name", "Sid"))]
             if not found:
                 common.report_not_found(inv, ident)
             records = found
@@ -228,7 +228,7 @@ def new_mailbox(inv) -> None:
         fqdn = common.domain(data)["fqdn"]
         sam = inv.params.get("SamAccountName") or re.sub(r"[^A-Za-z0-9._-]", "", name)[:20]
         upn = inv.params.get("UserPrincipalName") or f"{sam}@{fqdn}"
-        ou = str(inv.params.get("OrganizationalUnit") or "Users").split("/")[-1]
+        ou = str(inv.params.get("OrganizationalUnit") or "Users").rsplit("/", maxsplit=1)[-1]
         if any(u["name"].lower() == name.lower() and u.get("ou", "Users").lower() == ou.lower() for u in users(data).values()):
             common.already_exists(inv, f"CN={name},{'CN=Users' if ou == 'Users' else 'OU=' + ou},{common.domain(data)['dn']}")
             return
@@ -294,8 +294,8 @@ def set_mailbox(inv) -> None:
             wanted = inv.params["ThrottlingPolicy"]
             policy = None
             if wanted is not None:
-                from . import throttling  # pylint: disable=import-outside-toplevel
-                policy = throttling.find_policy(data, wanted)
+                found = common.find(common.org(data).get("throttling_policies", {}).values(), wanted)
+                policy = found[0] if len(found) == 1 else None
                 if policy is None:
                     common.report_not_found(inv, wanted)
                     return

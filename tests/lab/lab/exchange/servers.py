@@ -178,7 +178,7 @@ def get_mailbox_database(inv) -> None:
     with inv.store.read() as data:
         records = list(_databases(data).values())
     if inv.has("Server"):
-        server = str(inv.params["Server"]).split(".")[0].lower()
+        server = str(inv.params["Server"]).split(".", maxsplit=1)[0].lower()
         records = [r for r in records if server in [s.lower() for s in r["Servers"]]]
     for rec in sorted(_filter(inv, records), key=lambda r: r["Name"].lower()):
         out = dict(rec)
@@ -202,7 +202,7 @@ def get_mailbox_database_copy_status(inv) -> None:
                             "ReplayQueueLength": 0, "ContentIndexState": "Healthy" if active else "Healthy",
                             "ActivationPreference": pref, "ActivationSuspended": False, "IsValid": True})
     if inv.has("Server"):
-        server = str(inv.params["Server"]).split(".")[0].lower()
+        server = str(inv.params["Server"]).split(".", maxsplit=1)[0].lower()
         entries = [e for e in entries if e["MailboxServer"].lower() == server]
     if inv.has("Identity"):
         ident = str(inv.params["Identity"])
@@ -248,7 +248,7 @@ def get_auth_config(inv) -> None:
 
 @common.cmdlet("Get-ExchangeCertificate")
 def get_exchange_certificate(inv) -> None:
-    server = str(inv.params.get("Server") or common.local_server(inv)).split(".")[0].lower()
+    server = str(inv.params.get("Server") or common.local_server(inv)).split(".", maxsplit=1)[0].lower()
     with inv.store.read() as data:
         certs = [c for c in common.org(data).get("certificates", {}).values() if c["Server"].lower() == server]
         known = server in _servers(data)
@@ -257,7 +257,7 @@ def get_exchange_certificate(inv) -> None:
         return
     wanted = inv.params.get("Thumbprint") or inv.params.get("Identity")
     if wanted:
-        wanted = str(wanted).split("\\")[-1].upper()
+        wanted = str(wanted).rsplit("\\", maxsplit=1)[-1].upper()
         certs = [c for c in certs if c["Thumbprint"] == wanted]
         if not certs:
             common.report_not_found(inv, inv.params.get("Thumbprint") or inv.params.get("Identity"))
