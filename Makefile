@@ -10,8 +10,8 @@ OUT := tests/output
 COLL_ROOT := $(OUT)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/xphone/connect
 LAB_DIR := $(OUT)/lab
-# ansible-test resolves symlinks, so sanity runs on a copy of the source files (tests/tools/stage_collection.py).
-SANITY_ROOT := $(OUT)/sanity/ansible_collections/xphone/connect
+# ansible-test resolves symlinks, so sanity runs on a copy of the source files (tests/tools/stage_collection.py),
+# one per run under $(OUT)/sanity/run.*/ansible_collections/xphone/connect, so parallel runs do not collide.
 # Tools that write into $HOME (ansible-test venvs and its get-pip cache, ansible-lint's collection install)
 # get this one instead, so nothing lands in the real home directory.
 TOOL_HOME := $(CURDIR)/$(OUT)/home
@@ -103,9 +103,12 @@ $(ANSIBLE_TEST_CACHE)/get_pip_24_2.py: tests/tools/get_pip_24_2.py | venv
 	cp tests/tools/get_pip_24_2.py $@
 
 sanity: venv sanity-ignores $(ANSIBLE_TEST_CACHE)/get_pip_24_2.py
-	@mkdir -p $(OUT)/tmp
-	@$(BIN)/python tests/tools/stage_collection.py $(SANITY_ROOT)
-	cd $(SANITY_ROOT) && $(TOOL_ENV) TMPDIR=$(CURDIR)/$(OUT)/tmp $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11 --color no
+	@mkdir -p $(OUT)/tmp $(OUT)/sanity
+	@run=$$(mktemp -d $(CURDIR)/$(OUT)/sanity/run.XXXXXX); trap 'rm -rf "$$run"' EXIT; \
+	root=$$run/ansible_collections/xphone/connect; \
+	$(BIN)/python tests/tools/stage_collection.py --root $(CURDIR) "$$root" && cd "$$root" && \
+	echo "ansible-test sanity --local --python 3.11 in $$root" && \
+	$(TOOL_ENV) TMPDIR=$(CURDIR)/$(OUT)/tmp $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11 --color no
 
 lint: collection
 	@mkdir -p $(TOOL_HOME)
