@@ -36,6 +36,9 @@ except ImportError as import_error:  # pragma: no cover - depends on the control
 
 # Backoff for throttling (PowerShellMaxConcurrency, commands per shell): capped, then a clear failure.
 THROTTLE_DELAYS = (5, 10, 20, 30)
+# WinRM refuses more than about 1000 commands per shell (MaxConcurrentCommandsPerShell); bulk callers get a
+# fresh pool well before that.
+RECYCLE_AFTER = 500
 # Cmdlets that change something get -Confirm:$false: a prompt cannot be answered over PSRP without a host.
 _WRITE_VERBS = ("new-", "set-", "remove-", "add-", "enable-", "disable-")
 
@@ -142,7 +145,7 @@ def _transport_error(err, secrets, url=""):
 class ExchangeSession(object):
     """One RunspacePool for one task. Use as a context manager; ``invoke`` runs one cmdlet."""
 
-    def __init__(self, settings, transport=None, sleep=time.sleep, throttle_delays=THROTTLE_DELAYS):
+    def __init__(self, settings, transport=None, sleep=time.sleep, throttle_delays=THROTTLE_DELAYS, recycle_after=RECYCLE_AFTER):
         self.settings = settings
         self.transport = transport or PypsrpTransport()
         self.sleep = sleep
@@ -150,7 +153,9 @@ class ExchangeSession(object):
         self.secrets = list(settings.secrets)
         self.warnings = []
         self.commands = []
+        self.recycle_after = recycle_after
         self._pool = None
+        self._pool_commands = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self):
@@ -169,6 +174,7 @@ class ExchangeSession(object):
         if self._pool is not None:
             return
         self._pool = self._with_throttle_retry(self._open_once, "opening a session")
+        self._pool_commands = 0
 
     def _open_once(self):
         try:
@@ -212,8 +218,11 @@ class ExchangeSession(object):
             raise
 
     def _invoke_once(self, cmdlet, params):
+        if self._pool is not None and self.recycle_after and self._pool_commands >= self.recycle_after:
+            self.reopen()
         if self._pool is None:
             self.open()
+        self._pool_commands += 1
         self.commands.append((cmdlet, params))
         ps = self.transport.new_pipeline(self._pool)
         try:

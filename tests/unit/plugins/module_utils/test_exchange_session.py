@@ -17,6 +17,7 @@ INJECTIONS = [
     "x'; Remove-Item C:\\ -Recurse; '",
     'x"; Stop-Service MSExchangeTransport; "',
     "x\u2018; calc; \u2019",
+    "x\u201a; calc; \u201b",
     "x\u201c$(Get-Process)\u201d",
     "`$env:USERNAME`n",
     "line1\nline2; Invoke-Expression 'evil'",
@@ -241,3 +242,11 @@ def test_warning_records_scrubbed(session, fx):
     fx.faults.append(lambda ps: ps.streams.warning.append(FakeWarning("careful with %s" % PASSWORD)))
     session.invoke("Get-RemoteDomain")
     assert session.warnings and PASSWORD not in session.warnings[0]
+
+
+def test_pool_recycled_before_the_commands_per_shell_quota(fx, sleeps):
+    with ExchangeSession(make_settings(), transport=fx, sleep=sleeps.append, recycle_after=3) as sess:
+        for _index in range(7):
+            sess.invoke("Get-RemoteDomain")
+    assert len(fx.pools) == 3 and all(pool.closed for pool in fx.pools)
+    assert [len([ps for ps in fx.recorded if ps.pool is pool]) for pool in fx.pools] == [3, 3, 1]
