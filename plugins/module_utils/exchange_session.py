@@ -61,12 +61,15 @@ def to_plain(value, depth=0):
     for attr in ("adapted_properties", "extended_properties"):
         props.update(getattr(value, attr, None) or {})
     to_string = getattr(value, "to_string", None)
+    sets = getattr(value, "property_sets", None)
+    if sets and len(sets) == 1 and isinstance(sets[0], (list, tuple)):
+        # A MultiValuedProperty arrives as an object wrapping a <LST>, with a ToString such as "{a, b}".
+        return to_plain(sets[0], depth + 1)
     if depth > 0 or not props:
         if props and not to_string and depth < 4:
             return dict((str(k), to_plain(v, depth + 1)) for k, v in props.items())
         if to_string is not None:
             return str(to_string)
-        sets = getattr(value, "property_sets", None)
         if sets:
             return to_plain(sets[0] if len(sets) == 1 else sets, depth + 1)
         return str(value)

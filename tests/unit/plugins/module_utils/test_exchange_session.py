@@ -227,15 +227,18 @@ def test_shell_lost_twice_fails(fx, sleeps):
 
 def test_to_plain_flattens_pypsrp_objects():
     class Obj(object):
-        def __init__(self, props=None, to_string=None):
+        def __init__(self, props=None, to_string=None, sets=None):
             self.adapted_properties = props or {}
             self.extended_properties = {}
             self.to_string = to_string
-            self.property_sets = []
-    enum = Obj(to_string="MimeText")
+            self.property_sets = sets or []
+    enum = Obj(to_string="MimeText", sets=[1])
     ident = Obj({"Name": "fax", "DistinguishedName": "CN=fax"}, to_string="fax")
-    top = Obj({"Name": "fax", "ContentType": enum, "Identity": ident, "AddressSpaces": [Obj(to_string="SMTP:a.b;1")]})
-    assert to_plain(top) == {"Name": "fax", "ContentType": "MimeText", "Identity": "fax", "AddressSpaces": ["SMTP:a.b;1"]}
+    multi = Obj(to_string="{SMTP:a.b;1, SMTP:c.d;1}", sets=[[Obj(to_string="SMTP:a.b;1"), "SMTP:c.d;1"]])
+    top = Obj({"Name": "fax", "ContentType": enum, "Identity": ident, "AddressSpaces": [Obj(to_string="SMTP:a.b;1")],
+               "SmartHosts": multi, "Empty": Obj(to_string="{}", sets=[[]])})
+    assert to_plain(top) == {"Name": "fax", "ContentType": "MimeText", "Identity": "fax", "AddressSpaces": ["SMTP:a.b;1"],
+                             "SmartHosts": ["SMTP:a.b;1", "SMTP:c.d;1"], "Empty": []}
 
 
 def test_warning_records_scrubbed(session, fx):
