@@ -133,3 +133,13 @@ def test_send_connector_no_op_duplicate_remove(lab: Lab) -> None:
     assert run(lab, call("Get-SendConnector", "sms")).errors
     assert not run(lab, call("Remove-SendConnector", "fax", Confirm=False)).errors
     assert not run(lab, call("Get-SendConnector")).output
+
+
+def test_hub_transport_connector_on_the_frontend_port_is_a_role_conflict(lab: Lab) -> None:
+    result = run(lab, relay(TransportRole="HubTransport"))
+    (err,) = result.errors
+    assert err.message.startswith("The values that you specified for the Bindings and RemoteIPRanges parameters conflict "
+                                  "with the settings on Receive connector \"EX01\\Default Frontend EX01\".")
+    assert "different Transport roles" in err.message
+    assert err.exception_type.endswith("ReceiveConnectorRoleConflictException")
+    assert not run(lab, relay(TransportRole="HubTransport", Bindings="0.0.0.0:2526")).errors

@@ -39,6 +39,11 @@ CONFLICT_TEXT = ("The values that you specified for the Bindings and RemoteIPRan
                  "of these values.")
 
 
+ROLE_CONFLICT_TEXT = ("The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the "
+                      "settings on Receive connector \"{0}\". Receive connectors assigned to different Transport roles "
+                      "on a single server must listen on unique local IP address & port bindings.")
+
+
 def server_connectors(data: dict[str, t.Any], server: str) -> dict[str, dict[str, t.Any]]:
     return data["hosts"][server].setdefault("receive_connectors", {})
 
@@ -99,19 +104,24 @@ def _same_range(a: list[str], b: list[str]) -> bool:
     return any(binding.parse_ip_range(r) in ranges for r in b)
 
 
-def conflict(data: dict[str, t.Any], rec: dict[str, t.Any]) -> dict[str, t.Any] | None:
+def conflict(data: dict[str, t.Any], rec: dict[str, t.Any]) -> tuple[dict[str, t.Any], str] | None:
+    """The connector ``rec`` collides with on its server, and which rule it breaks (``role`` or ``range``)."""
     for other in server_connectors(data, rec["Server"]).values():
-        if other["Guid"] == rec["Guid"] or other.get("TransportRole") != rec.get("TransportRole"):
+        if other["Guid"] == rec["Guid"] or not _overlap(rec.get("Bindings") or [], other.get("Bindings") or []):
             continue
-        if _overlap(rec.get("Bindings") or [], other.get("Bindings") or []) and _same_range(
-                rec.get("RemoteIPRanges") or [], other.get("RemoteIPRanges") or []):
-            return other
+        if other.get("TransportRole") != rec.get("TransportRole"):
+            return other, "role"
+        if _same_range(rec.get("RemoteIPRanges") or [], other.get("RemoteIPRanges") or []):
+            return other, "range"
     return None
 
 
-def _report_conflict(inv, other: dict[str, t.Any]) -> None:
-    common.fail(inv, CONFLICT_TEXT.format(other["Identity"]), "Microsoft.Exchange.Data.DataValidationException",
-                category="InvalidData", target=other["Identity"])
+def _report_conflict(inv, found: tuple[dict[str, t.Any], str]) -> None:
+    other, rule = found
+    text = ROLE_CONFLICT_TEXT if rule == "role" else CONFLICT_TEXT
+    exc = ("Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorRoleConflictException"
+           if rule == "role" else "Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorBindingConflictException")
+    common.fail(inv, text.format(other["Identity"]), exc, category="InvalidOperation", target=other["Identity"])
 
 
 def find(data: dict[str, t.Any], identity: t.Any) -> list[dict[str, t.Any]]:
