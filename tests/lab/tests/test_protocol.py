@@ -286,3 +286,13 @@ def test_winrs_on_the_exchange_vdir_is_not_in_the_catalog(lab_env) -> None:
         client.execute_cmd("whoami")
     assert exc.value.code == 2150858811
     assert "(http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd) was not found" in exc.value.reason
+
+
+def test_winrs_with_the_windows_emulation(lab_env) -> None:
+    session = winrm.Session(lab_env.wsman_uri("XPHONE01"), auth=("helpdesk@ALLEO", lab_env.credentials("helpdesk")[1]),
+                            transport="ntlm")
+    whoami = session.run_cmd("whoami")
+    assert (whoami.std_out, whoami.status_code) == (b"alleo\\helpdesk\r\n", 0)
+    assert session.run_cmd("hostname").std_out == b"XPHONE01\r\n"
+    unknown = session.run_cmd("frobnicate")
+    assert unknown.status_code == 1 and b"'frobnicate' is not recognized" in unknown.std_err
