@@ -481,14 +481,18 @@ def run_plan_psrp(runspace_pool, plan):
         ps.add_cmdlet(step.cmdlet)
         for name, value in step.parameters:
             ps.add_parameter(name, _psrp_value(value, True))
-        output = ps.invoke()
-        failed = ps.state == PSInvocationState.FAILED
-        records = list(ps.streams.error)
-        errors = [_psrp_error(r, failed and i == len(records) - 1) for i, r in enumerate(records)]
-        result = {"cmdlet": step.cmdlet, "skipped": False,
-                  "output": [_psrp_object(o, 0) for o in output or []],
-                  "errors": errors,
-                  "warnings": [getattr(w, "message", None) or str(w) for w in ps.streams.warning]}
+        try:
+            output = ps.invoke()
+            failed = ps.state == PSInvocationState.FAILED
+            records = list(ps.streams.error)
+            errors = [_psrp_error(r, failed and i == len(records) - 1) for i, r in enumerate(records)]
+            result = {"cmdlet": step.cmdlet, "skipped": False,
+                      "output": [_psrp_object(o, 0) for o in output or []],
+                      "errors": errors,
+                      "warnings": [getattr(w, "message", None) or str(w) for w in ps.streams.warning]}
+        finally:
+            # Each pipeline is closed on the server as soon as its results are read (DESIGN decision 6).
+            ps.close()
         results.append(result)
         stop = plan.stop_on_error and _step_failed(result)
     return results

@@ -246,6 +246,7 @@ class _FakePool(object):
     def __init__(self):
         self.keys_exchanged = False
         self.calls = []
+        self.closed = 0
 
     def exchange_keys(self):
         self.keys_exchanged = True
@@ -259,6 +260,9 @@ def _fake_powershell(pool):
             pool.calls.append(self.call)
             self.state = 2
             self.streams = type("Streams", (), {"error": [], "warning": []})()
+
+        def close(self):
+            pool.closed += 1
 
         def add_cmdlet(self, name):
             self.call.append(name)
@@ -294,7 +298,7 @@ def test_psrp_executor_binds_parameters_and_maps_errors(monkeypatch):
     assert pool.calls[2][3][1].tag == "I64" and pool.calls[2][4] == ("Force", True)
     assert results[0]["output"] == [{"Name": "WinRM"}]
     assert results[3]["errors"][0]["category"] == "ObjectNotFound"
-    assert results[4]["skipped"] is True and len(pool.calls) == 4
+    assert results[4]["skipped"] is True and len(pool.calls) == 4 and pool.closed == 4
 
 
 def test_psrp_executor_sends_top_level_secrets_as_securestring(monkeypatch):
