@@ -120,3 +120,9 @@ def test_get_item_gives_file_and_directory_objects(lab: Lab) -> None:
 def test_a_value_with_commas_is_one_line(lab: Lab) -> None:
     run(lab, "Set-Content", Path=INSTALL + "\\c.txt", Value='<add key="a" value="x,y" />')
     assert run(lab, "Get-Content", Path=INSTALL + "\\c.txt").output == ['<add key="a" value="x,y" />']
+
+
+def test_test_path_expands_wildcards_unless_literal(lab: Lab) -> None:
+    assert run(lab, "Test-Path", Path=INSTALL + "\\*.xml").output == [True]
+    assert run(lab, "Test-Path", Path=INSTALL + "\\*.ini").output == [False]
+    assert run(lab, "Test-Path", LiteralPath=INSTALL + "\\*.xml").output == [False]

@@ -128,3 +128,9 @@ def test_registry_key_object_lists_its_values(lab: Lab) -> None:
 def test_what_if_changes_nothing(lab: Lab) -> None:
     run(lab, "Set-ItemProperty", host="EX01", Path=SESSIONS, Name="Maximum Allowed Sessions Per User", Value=128, WhatIf=True)
     assert run(lab, "Get-ItemProperty", host="EX01", Path=SESSIONS, Name="Maximum Allowed Sessions Per User").errors
+
+
+def test_hive_root_exists_and_a_key_without_values_gives_no_object(lab: Lab) -> None:
+    assert run(lab, "Test-Path", Path="HKLM:\\").output == [True]
+    outlook = run(lab, "Get-ItemProperty", Path=MAIL + "\\Microsoft Outlook")
+    assert (outlook.output, outlook.errors) == ([], [])

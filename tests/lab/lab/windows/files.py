@@ -328,12 +328,18 @@ def get_child_items(inv: t.Any, host: dict[str, t.Any], path: str, literal: bool
                 pending[0:0] = children(host, child["path"])
 
 
-def test_path(host: dict[str, t.Any], path: str, path_type: str) -> bool:
+def test_path(host: dict[str, t.Any], path: str, path_type: str, literal: bool = False) -> bool:
     full = parse(path)
-    entry = find(host, full) if full else None
-    if entry is None:
+    if full is None:
         return False
-    return path_type == "Any" or (path_type == "Leaf") == (entry["type"] == "file")
+    if not literal and common.is_wildcard(full):
+        parent, pattern = full.rsplit("\\", 1)
+        parent = parent + "\\" if parent.endswith(":") else parent
+        entries = [e for e in children(host, parent) if fnmatch.fnmatch(e["path"].rsplit("\\", 1)[1].lower(),
+                                                                        pattern.lower())]
+    else:
+        entries = [e for e in [find(host, full)] if e is not None]
+    return any(path_type == "Any" or (path_type == "Leaf") == (e["type"] == "file") for e in entries)
 
 
 def new_item(inv: t.Any, host: dict[str, t.Any], full: str) -> None:

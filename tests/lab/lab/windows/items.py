@@ -46,13 +46,13 @@ def test_path(inv: t.Any) -> None:
     path_type = common.enum_text(inv.params.get("PathType")) or "Any"
     with inv.store.read() as data:
         host = common.host_state(inv, data)
-        for path, _literal in common.paths_of(inv):
+        for path, literal in common.paths_of(inv):
             if inv.params.get("IsValid"):
                 inv.write(reg.is_registry_path(path) or files.is_file_path(path))
             elif reg.is_registry_path(path):
                 inv.write(reg.test_path(host, path, path_type))
             else:
-                inv.write(files.is_file_path(path) and files.test_path(host, path, path_type))
+                inv.write(files.is_file_path(path) and files.test_path(host, path, path_type, literal))
 
 
 @registry.cmdlet("New-Item", endpoint="windows", reference="windows")

@@ -62,7 +62,7 @@ def ensure_key(host: dict[str, t.Any], full: str) -> dict[str, t.Any]:
     """Create ``full`` and its parents (used by the seeder and by New-Item -Force)."""
     keys = keys_of(host)
     parts = full.split("\\")
-    for i in range(2, len(parts) + 1):
+    for i in range(1, len(parts) + 1):
         sub = "\\".join(parts[:i])
         keys.setdefault(sub.lower(), {"path": sub, "values": {}})
     return keys[full.lower()]
@@ -204,7 +204,9 @@ def get_item_property(inv: t.Any) -> None:
                 inv.error(common.path_not_found(inv, shown(path)))
                 continue
             if wanted is None:
-                inv.write(properties_object(key))
+                # A key without values gives no object at all, as the registry provider returns none.
+                if key["values"]:
+                    inv.write(properties_object(key))
                 continue
             present = [n for n in wanted if n.lower() in key["values"]]
             for name in wanted:
