@@ -182,12 +182,23 @@ def _items(value):
     return value if isinstance(value, (list, tuple)) else [value]
 
 
+def _ambiguous(mine, theirs):
+    if not c.ranges_overlap(mine, theirs):
+        return False
+    inside = theirs[1] <= mine[1] and mine[2] <= theirs[2]
+    around = mine[1] <= theirs[1] and theirs[2] <= mine[2]
+    return mine == theirs or not (inside or around)
+
+
 def find_conflict(name, role, bindings, ranges, others):
     """The first other receive connector whose bindings and remote ranges collide with these, or None.
 
     Two connectors collide when they listen on the same port on overlapping addresses and either run in
     different transport services (a port can be bound only once) or, in the same service, accept
-    overlapping remote IP ranges (Exchange could not tell which connector a client belongs to).
+    overlapping remote IP ranges that Exchange cannot tell apart: the same range, or ranges that overlap
+    without one containing the other. A range strictly inside the other connector's range is not a
+    conflict: Exchange picks the most specific match, which is how a relay connector for one host sits
+    next to "Default Frontend" on port 25.
     """
     mine = [c.parse_binding("bindings", b) for b in bindings]
     my_ranges = [c.parse_ip_range("remote_ip_ranges", r) for r in ranges]
@@ -208,8 +219,8 @@ def find_conflict(name, role, bindings, ranges, others):
                 bound = c.format_binding(other_address, other_port)
                 if not _same(other.get("TransportRole") or "HubTransport", role):
                     return other, "%s is already bound by the %s service" % (bound, other.get("TransportRole"))
-                if any(c.ranges_overlap(a, b) for a in my_ranges for b in their_ranges):
-                    return other, "it also binds %s and accepts overlapping remote IP ranges" % bound
+                if any(_ambiguous(a, b) for a in my_ranges for b in their_ranges):
+                    return other, "it also binds %s and accepts the same or partly overlapping remote IP ranges" % bound
     return None, None
 
 

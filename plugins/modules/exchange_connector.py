@@ -111,7 +111,9 @@ options:
     - Local IP address and port pairs the receive connector listens on, such as V(0.0.0.0:2500) (the default when created)
       or V([::]:25).
     - Refused before any change when another receive connector on the server listens on the same port and address in another
-      transport service, or in the same service with overlapping O(remote_ip_ranges).
+      transport service, or in the same service with the same or partly overlapping O(remote_ip_ranges). Ranges strictly
+      inside the other connector's ranges are accepted, as Exchange uses the most specific match (a relay connector for one
+      host next to C(Default Frontend) on port 25).
     - List semantics as for O(address_spaces).
     - Only for O(type=receive).
     type: raw

@@ -164,7 +164,7 @@ def test_bad_input_fails_before_any_write(lab_env, tmp_path):
         ("exchange_connector", dict(RELAY, remote_ip_ranges=["10.0.0.0/16"]), "allow_wide_remote_ip_ranges"),
         ("exchange_connector", dict(RELAY, server="EX77"), "EX77"),
         ("exchange_connector", dict(RELAY, auth_mechanism=["ExternalAuthoritative"]), "allow_external_authoritative"),
-        ("exchange_connector", dict(RELAY, bindings=["0.0.0.0:2525"], remote_ip_ranges=["127.0.0.21"]), "Default EX01"),
+        ("exchange_connector", dict(RELAY, bindings=["0.0.0.0:25"]), "Default Frontend EX01"),
         ("exchange_remote_domain", dict(SEED_REMOTE_DOMAIN, line_wrap_size=500), "line_wrap_size"),
         ("exchange_remote_domain", dict(SEED_REMOTE_DOMAIN, bogus=1), "bogus"),
     ]

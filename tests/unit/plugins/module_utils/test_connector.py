@@ -183,8 +183,19 @@ class TestReceive(object):
         run(fx, **RELAY)
         fx.recorded.clear()
         with pytest.raises(InvalidInput) as err:
-            run(fx, type="receive", server="EX01", name="Second relay", remote_ip_ranges=["192.168.10.20-192.168.10.30"])
+            run(fx, type="receive", server="EX01", name="Second relay", remote_ip_ranges=["192.168.10.25/32"])
         assert "Relay XPhone" in err.value.message and fx.writes() == []
+
+    def test_same_binding_with_partly_overlapping_ranges_conflicts(self, fx):
+        run(fx, **merged(RELAY, remote_ip_ranges=["192.168.10.20-192.168.10.29"]))
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="receive", server="EX01", name="Second relay", remote_ip_ranges=["192.168.10.25-192.168.10.35"])
+        assert "Relay XPhone" in err.value.message
+
+    def test_frontend_relay_next_to_default_frontend(self, fx):
+        """Microsoft's relay pattern: port 25 in the front end, restricted ranges inside the default's 0.0.0.0/0."""
+        result = run(fx, **merged(RELAY, transport_role="FrontendTransport", bindings=["0.0.0.0:25"]))
+        assert result["changed"] and relay(fx)
 
     def test_same_binding_with_disjoint_ranges_is_fine(self, fx):
         run(fx, **RELAY)
