@@ -120,7 +120,19 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.listener = listener
         self.lab_server = lab_server
         self.ssl_context = ssl_context
+        self.connections: set[t.Any] = set()
+        self.connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def close_connections(self) -> None:
+        """End keep-alive connections too: a stopped lab must not go on answering on them."""
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)   # skip HTTPServer's getfqdn(): slow and useless here
@@ -142,9 +154,18 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
         self.negotiate: auth.NegotiateSession | None = None
         self.principal: str | None = None
         self.auth_kind: str | None = None
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:
+                self.server.connections.discard(self.connection)
 
     def log_message(self, format: str, *args: t.Any) -> None:  # pylint: disable=redefined-builtin
         log.debug("%s %s", self.address_string(), format % args)
@@ -395,6 +416,7 @@ class LabServer:
             thread.join()
         for lst in self.listeners:
             lst.server.server_close()
+            lst.server.close_connections()
         self.shells.forget()
         self.listeners = []
 

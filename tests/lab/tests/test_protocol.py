@@ -164,6 +164,16 @@ def test_pipeline_input_objects(lab_env) -> None:
     assert [c[1] for c in SEEN["calls"]] == ["one", 2, {"three": 3}]
 
 
+def test_large_parameter_arrives_through_send(lab_env) -> None:
+    text = "x" * 1_000_000
+    with RunspacePool(lab_env.wsman("EX01", endpoint="windows"), configuration_name="Microsoft.PowerShell") as pool:
+        before = lab_env.stats()["requests_by_action"].get("Send", 0)
+        ps = invoke(pool, "Test-LabTestEcho", Text=text)
+        sends = lab_env.stats()["requests_by_action"]["Send"] - before
+    assert ps.output[0]["Text"] == text
+    assert sends >= 2
+
+
 def test_more_than_a_thousand_objects(lab_env) -> None:
     with RunspacePool(lab_env.wsman("EX01", endpoint="windows", auth="basic", https=True),
                       configuration_name="Microsoft.PowerShell") as pool:

@@ -150,3 +150,24 @@ def test_slow_response_and_latency_profile(lab_env) -> None:
     session.run_cmd("hostname")
     assert time.perf_counter() - start >= 0.35 + baseline / 2
     lab_env.set_latency(0, 0)
+
+
+def test_wsman_shell_quota_per_user(lab_factory) -> None:
+    lab = lab_factory(limits={"wsman_max_shells_per_user": 2})
+    protocol = winrm.Session(lab.wsman_uri("XPHONE01", https=True), auth=(lab.admin_user, lab.admin_password),
+                             transport="basic", server_cert_validation="ignore").protocol
+    shells = [protocol.open_shell(), protocol.open_shell()]
+    with pytest.raises(winrm.exceptions.WSManFaultError) as exc:
+        protocol.open_shell()
+    assert "This user is allowed a maximum number of 2 concurrent shells, which has been exceeded." in exc.value.reason
+    protocol.close_shell(shells.pop(), close_session=False)
+    shells.append(protocol.open_shell())
+
+
+def test_stopped_lab_ends_keep_alive_connections(lab_factory) -> None:
+    lab = lab_factory()
+    pool = RunspacePool(lab.wsman("EX01"), configuration_name="Microsoft.Exchange")
+    pool.open()
+    lab.stop()
+    with pytest.raises((requests.exceptions.ConnectionError, AuthenticationError)):
+        _get_default(pool)
