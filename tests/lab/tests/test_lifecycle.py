@@ -187,3 +187,18 @@ def test_control_api(lab_env) -> None:
     assert control(uri, "/stats")[1]["requests"] == 0
     assert lab_env.server.faults.latency.per_request_ms == 0.0
     assert control(uri, "/nothing")[0] == 404
+
+
+def test_fixture_inventory_is_read_by_ansible(lab_env) -> None:
+    ansible_inventory = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
+    if not os.path.exists(ansible_inventory):
+        pytest.skip("ansible-inventory is not installed next to this Python")
+    result = subprocess.run([ansible_inventory, "-i", lab_env.inventory, "--list"], capture_output=True, text=True,
+                            timeout=120, check=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    data = json.loads(result.stdout)
+    assert sorted(data["exchange"]["hosts"]) == ["ex01", "ex02", "ex03"] and data["xphone"]["hosts"] == ["xphone01"]
+    xphone = data["_meta"]["hostvars"]["xphone01"]
+    assert xphone["ansible_host"] == "127.0.0.21"
+    assert xphone["ansible_port"] == lab_env.host("XPHONE01").ports["wsman_http"]
+    assert xphone["lab_wsman_uri"] == lab_env.wsman_uri("XPHONE01")
+    assert data["_meta"]["hostvars"]["ex02"]["lab_exchange_uri"] == lab_env.exchange_uri("EX02")
