@@ -357,7 +357,8 @@ class Converter:
 
     def invalid(self, message: str) -> Exception:
         return self.binder._err(f"Cannot validate argument on parameter '{self.pname}'. {message}",
-                                "ParameterArgumentValidationError", exception_type=errors.ARG_VALIDATION_EXC)
+                                "ParameterArgumentValidationError", exception_type=errors.ARG_VALIDATION_EXC,
+                                category="InvalidData")
 
     def convert(self, value: t.Any) -> t.Any:
         typ = self.type
@@ -369,9 +370,12 @@ class Converter:
             if set(keys) <= {"add", "remove"}:
                 return {k: [self._element(v) for v in _as_list(x)] for k, x in keys.items()}
         if typ == "MultiValuedProperty" or typ.endswith("[]") or typ == "ProxyAddressCollection":
-            if value is None:
-                return []
-            return [self._element(v) for v in _as_list(value)]
+            items = [] if value is None else [self._element(v) for v in _as_list(value)]
+            if not items and self.facts.get("mandatory_in"):
+                raise self.binder._err(f"Cannot bind argument to parameter '{self.pname}' because it is an empty "
+                                       "collection.", "ParameterArgumentValidationErrorEmptyCollectionNotAllowed",
+                                       exception_type=errors.ARG_VALIDATION_EXC, category="InvalidData")
+            return items
         return self._scalar(value, typ)
 
     def _switch(self, value: t.Any) -> bool:
@@ -407,7 +411,8 @@ class Converter:
             raise self.binder._err(f"Cannot process argument transformation on parameter '{self.pname}'. Cannot "
                                    f"convert value \"{_type_of(value)}\" to type \"System.Boolean\". Boolean "
                                    "parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.",
-                                   "ParameterArgumentTransformationError", exception_type=errors.ARG_TRANSFORM_EXC)
+                                   "ParameterArgumentTransformationError", exception_type=errors.ARG_TRANSFORM_EXC,
+                                   category="InvalidData")
         if typ in ("Int32", "UInt32", "Int64"):
             return self._range(self._int(value, typ))
         if typ == "Unlimited":

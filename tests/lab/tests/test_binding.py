@@ -171,3 +171,11 @@ def test_windows_reference_and_extra_parameters() -> None:
     assert binding.bind("Get-Widget", [(None, "3")], reference_name="windows", extra=extra).params == {"Count": 3}
     err = _bind_error("Get-Widget", [], reference_name="windows", extra=extra)
     assert "Count" in err.message
+
+
+def test_empty_collection_for_a_mandatory_multi_valued_parameter() -> None:
+    err = _bind_error("New-ReceiveConnector", [("Name", "r"), ("Custom", True), ("Bindings", []),
+                                               ("RemoteIPRanges", "10.0.0.5")])
+    assert err.message == "Cannot bind argument to parameter 'Bindings' because it is an empty collection."
+    assert err.error_id.startswith("ParameterArgumentValidationErrorEmptyCollectionNotAllowed,")
+    assert err.category == "InvalidData"
