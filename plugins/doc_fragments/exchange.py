@@ -73,7 +73,7 @@ options:
     type: path
   negotiate_service:
     description:
-      - Service part of the Kerberos SPN (pypsrp default V(WSMAN); Exchange's IIS answers as V(HTTP)).
+      - Service part of the Kerberos SPN. pypsrp uses V(WSMAN); set V(HTTP) when the server only has C(HTTP/<server>) SPNs.
     type: str
   negotiate_hostname_override:
     description:
