@@ -477,6 +477,11 @@ class LabServer:
         except wsman.WSManFault as fault:
             fault.machine = lst.host
             return fault.http_status, wsman.fault_envelope(fault, req), req.action if req else "Invalid", False
+        except Exception:  # pylint: disable=broad-exception-caught  # a lab bug must reach the client as a fault
+            log.exception("internal error while handling %s", req.action if req else "a request")
+            fault = wsman.fault_internal()
+            fault.machine = lst.host
+            return 500, wsman.fault_envelope(fault, req), req.action if req else "Invalid", False
 
     def _dispatch(self, lst: Listener, endpoint: str, principal: str, client_ip: str, req: wsman.Request) -> bytes:
         if req.action == "Create":
