@@ -231,3 +231,12 @@ def test_environment_beats_host_settings_and_options_beat_environment(lab_env, t
                inventory=inventory, defaults=defaults)
     assert run.rc == 0, run.output
     assert lab_env.admin_password not in run.output
+
+
+def test_frontend_relay_on_port_25_next_to_default_frontend(lab_env, tmp_path):
+    """Microsoft's anonymous-relay pattern: a front-end connector on 25 for one host, inside Default Frontend's ranges."""
+    args = dict(RELAY, transport_role="FrontendTransport", bindings=["0.0.0.0:25"])
+    run = play(lab_env, tmp_path, "exchange_connector", args)
+    assert run.rc == 0 and run.hosts["ex01"]["changed"] == 1, run.output
+    assert relay_granted(lab_env)
+    assert play(lab_env, tmp_path, "exchange_connector", args).hosts["ex01"]["changed"] == 0
