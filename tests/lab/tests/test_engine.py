@@ -207,3 +207,29 @@ def test_a_thousand_objects_from_one_get() -> None:
     assert len(result.output) == 1205 and result.terminating_error is None
     copies = lab.run_pipeline(ADMIN, [call("Get-MailboxDatabaseCopyStatus", Server="EX03")])
     assert len(copies.output) == 1201
+
+
+def test_pipeline_over_400_databases_is_one_transaction() -> None:
+    topo = Lab.load().topology
+    topo["databases"] = topo["databases"] + [{"name": f"DBX{i:03d}", "server": "EX03", "copies": ["EX03"]}
+                                             for i in range(400)]
+    lab = Lab(topo)
+    grant = call("Add-ADPermission", AccessRights="ExtendedRight", ExtendedRights=["Receive-As", "Send-As"], User="jdoe")
+    generation = lab.store.generation
+    first = lab.run_pipeline(ADMIN, [call("Get-MailboxDatabase"), grant])
+    assert len(first.output) == 810 and not first.warnings
+    assert lab.store.generation == generation + 1
+    second = lab.run_pipeline(ADMIN, [call("Get-MailboxDatabase"), grant])
+    assert len(second.warnings) == 810
+
+
+def test_terminating_error_keeps_the_records_before_it(lab: Lab) -> None:
+    dbs = [LabObject(["Microsoft.Exchange.Data.Directory.SystemConfiguration.MailboxDatabase"], {"Identity": name})
+           for name in ("DB01", "DB99", "DB02")]
+    grant = call("Add-ADPermission", AccessRights="ExtendedRight", ExtendedRights="Receive-As", User="jdoe",
+                 ErrorAction="Stop")
+    result = lab.run_pipeline(ADMIN, [grant], input_objects=dbs)
+    assert result.terminating_error is not None and "'DB99'" in result.terminating_error.message
+    held = {db: [o for o in lab.run_pipeline(ADMIN, [call("Get-ADPermission", db, User="jdoe")]).output
+                 if not o["IsInherited"]] for db in ("DB01", "DB02")}
+    assert len(held["DB01"]) == 1 and held["DB02"] == []

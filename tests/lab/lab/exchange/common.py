@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime
 import typing as t
@@ -33,20 +32,6 @@ WELL_KNOWN = {
 
 def cmdlet(name: str, **kw: t.Any) -> t.Callable[[registry.Handler], registry.Handler]:
     return registry.cmdlet(name, endpoint="exchange", reference="exchange", **kw)
-
-
-class Abort(Exception):
-    """Raised inside ``writing()`` after an error has been written: the change is rolled back."""
-
-
-@contextlib.contextmanager
-def writing(inv: registry.Invocation) -> t.Iterator[dict[str, t.Any]]:
-    """A state transaction that a validation failure (``raise Abort``) leaves untouched."""
-    try:
-        with inv.store.write() as data:
-            yield data
-    except Abort:
-        pass
 
 
 def now() -> str:

@@ -3,6 +3,7 @@ each Exchange server, and Exchange's rule that Bindings + RemoteIPRanges must no
 
 from __future__ import annotations
 
+import copy
 import typing as t
 
 from .. import binding, errors, topology
@@ -196,7 +197,7 @@ def new_receive_connector(inv) -> None:
 
 @common.cmdlet("Set-ReceiveConnector")
 def set_receive_connector(inv) -> None:
-    with common.writing(inv) as data:
+    with inv.store.write() as data:
         found = find(data, inv.params["Identity"])
         if len(found) != 1:
             common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
@@ -208,11 +209,13 @@ def set_receive_connector(inv) -> None:
         if new_name and new_name.lower() != old_key and new_name.lower() in records:
             common.already_exists(inv, _dn(data, rec["Server"], new_name))
             return
-        changed = common.apply_settings(inv, rec, skip=("Identity",))
-        other = conflict(data, rec)
+        updated = copy.deepcopy(rec)
+        changed = common.apply_settings(inv, updated, skip=("Identity",))
+        other = conflict(data, updated)
         if other is not None:
             _report_conflict(inv, other)
-            raise common.Abort()
+            return
+        rec.update(updated)
         if not changed:
             common.no_op(inv, rec["Identity"])
             return

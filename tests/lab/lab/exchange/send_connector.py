@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import typing as t
 
 from . import common
@@ -89,7 +90,7 @@ def new_send_connector(inv) -> None:
 
 @common.cmdlet("Set-SendConnector")
 def set_send_connector(inv) -> None:
-    with common.writing(inv) as data:
+    with inv.store.write() as data:
         rec = common.find_one(inv, connectors(data).values(), inv.params["Identity"])
         if rec is None:
             return
@@ -100,9 +101,11 @@ def set_send_connector(inv) -> None:
             return
         if "AuthenticationCredential" in inv.params:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
-        changed = common.apply_settings(inv, rec, skip=("Identity", "Force"))
-        if not _check_smart_hosts(inv, rec):
-            raise common.Abort()
+        updated = copy.deepcopy(rec)
+        changed = common.apply_settings(inv, updated, skip=("Identity", "Force"))
+        if not _check_smart_hosts(inv, updated):
+            return
+        rec.update(updated)
         if not changed:
             common.no_op(inv, rec["Identity"])
             return
