@@ -226,9 +226,8 @@ class Lab:
                 bound_seen = bound.params
                 outputs.extend(self._invoke(session, spec, bound, None, result))
             else:
-                for given, _ in call.parameters:
-                    if given is not None:
-                        binder.resolve_name(given)
+                for given in (name for name, _value in call.parameters if name is not None):
+                    binder.resolve_name(given)
                 pending: CmdletError | None = None
                 with self.store.write() as working:
                     batch = BatchStore(working)

@@ -42,7 +42,7 @@ PROMPT_TEXT = ("A command that prompts the user failed because the host program 
 
 def task_class(cmdlet_name: str) -> str:
     """``Get-RemoteDomain`` -> ``Microsoft.Exchange.Management.SystemConfigurationTasks.GetRemoteDomain``."""
-    verb, _, noun = cmdlet_name.partition("-")
+    verb, _dash, noun = cmdlet_name.partition("-")
     namespace = SYSTEM_CONFIGURATION
     for ns, nouns in TASK_NAMESPACES.items():
         if noun in nouns:
