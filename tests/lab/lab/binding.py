@@ -170,7 +170,9 @@ class Binder:
         self.cmdlet = cmdlet_name
         self.reference = reference_name
         self.facts = facts_for(reference_name, cmdlet_name, extra)
-        self.params = self.facts["parameters"]
+        # Parameters the docs mark for Exchange Online only do not exist on an on-premises server.
+        self.params = {name: pfacts for name, pfacts in self.facts["parameters"].items()
+                       if pfacts.get("ex2016", True) or pfacts.get("ex2019", True)}
         self.sets = list(self.facts["parameter_sets"])
         # provider-only parameters (Set-ItemProperty -Type) belong to every set that names them.
         self.provider_only = {}
@@ -251,7 +253,7 @@ class Binder:
         slots: dict[int, str] = {}
         for set_name in sets:
             for pname, pos in (self.facts["parameter_sets"][set_name].get("positional") or {}).items():
-                if pname not in named:
+                if pname not in named and pname in self.params:
                     slots.setdefault(int(pos), pname)
         ordered = [slots[k] for k in sorted(slots)]
         seen = []

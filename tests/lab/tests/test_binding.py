@@ -179,3 +179,9 @@ def test_empty_collection_for_a_mandatory_multi_valued_parameter() -> None:
     assert err.message == "Cannot bind argument to parameter 'Bindings' because it is an empty collection."
     assert err.error_id.startswith("ParameterArgumentValidationErrorEmptyCollectionNotAllowed,")
     assert err.category == "InvalidData"
+
+
+def test_exchange_online_only_parameters_do_not_exist_on_premises() -> None:
+    err = _bind_error("Set-RemoteDomain", [("Identity", "fax"), ("IsCoexistenceDomain", True)])
+    assert err.message == "A parameter cannot be found that matches parameter name 'IsCoexistenceDomain'."
+    assert binding.bind("Set-RemoteDomain", [("Identity", "fax"), ("IsInternal", True)]).params["IsInternal"] is True

@@ -304,6 +304,8 @@ def reference_defaults(cmdlet_name: str, contexts: t.Sequence[str] = (), skip: t
     for pname, pfacts in sorted(facts["parameters"].items()):
         if pname in NOT_PROPERTIES or pname in skip or pfacts["type"] in ("SwitchParameter", "PSCredential"):
             continue
+        if not (pfacts.get("ex2016", True) or pfacts.get("ex2019", True)):
+            continue
         default = pfacts.get("default")
         by_context = pfacts.get("default_by_context") or {}
         for ctx in contexts:

@@ -35,8 +35,7 @@ def make(data: dict[str, t.Any], name: str, domain_name: str, *, builtin: bool =
     contexts = (BUILTIN_CONTEXTS if builtin else NEW_CONTEXTS)
     rec = common.base_record(name, _dn(data, name), guid)
     rec["DomainName"] = domain_name
-    rec.update(common.reference_defaults("Set-RemoteDomain", contexts, skip=("IsCoexistenceDomain",)))
-    rec["IsCoexistenceDomain"] = False
+    rec.update(common.reference_defaults("Set-RemoteDomain", contexts))
     rec["ObjectCategory"] = f"{common.domain(data)['fqdn']}/Configuration/Schema/ms-Exch-Domain-Content-Config"
     return rec
 

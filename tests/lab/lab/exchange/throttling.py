@@ -21,7 +21,7 @@ NOT_SETTINGS = {"Identity", "Name", "DomainController", "Confirm", "WhatIf", "Fo
 def settings_names() -> list[str]:
     facts = reference.cmdlet("exchange", "Set-ThrottlingPolicy") or {"parameters": {}}
     return sorted(p for p, f in facts["parameters"].items()
-                  if p not in NOT_SETTINGS and f["type"] not in ("SwitchParameter",))
+                  if p not in NOT_SETTINGS and f["type"] not in ("SwitchParameter",) and (f["ex2016"] or f["ex2019"]))
 
 
 def policies(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
