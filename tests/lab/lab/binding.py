@@ -31,7 +31,8 @@ COMMON_PARAMETERS: dict[str, dict[str, t.Any]] = {
     "OutBuffer": {"type": "Int32", "aliases": ["ob"]},
     "PipelineVariable": {"type": "String", "aliases": ["pv"]},
 }
-# Default parameter sets of cmdlets whose docs mark none (the cmdlet class declares one).
+# Default parameter sets of cmdlets whose docs mark none: the cmdlet classes declare them
+# (DefaultParameterSetName, see FIDELITY.md).
 DEFAULT_SETS = {
     ("exchange", "New-Mailbox"): "User",
     ("exchange", "Get-ADPermission"): "AccessRights",
@@ -51,6 +52,8 @@ DEFAULT_SETS = {
     ("exchange", "Set-RoleGroup"): "Default",
     ("exchange", "Set-Mailbox"): "Identity",
     ("exchange", "Get-ExchangeCertificate"): "Thumbprint",
+    ("exchange", "New-ReceiveConnector"): "Custom",
+    ("exchange", "New-ManagementRoleAssignment"): "User",
 }
 ACTION_PREFERENCES = ["SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend"]
 
@@ -309,11 +312,12 @@ class Binder:
 
         # A set named after one of the cmdlet's switches (New-Mailbox -Room, New-ReceiveConnector -Custom) is
         # selected by that switch; the docs' SYNTAX does not mark those switches mandatory.
-        switch_sets = [s for s in candidates if s in self.params and s not in named
+        default = self.facts.get("default_parameter_set") or DEFAULT_SETS.get((self.reference, self.cmdlet))
+        default = next((s for s in self.sets if default and s.lower() == default.lower()), default)
+        switch_sets = [s for s in candidates if s in self.params and s not in named and s != default
                        and _strip_type(self.params[s].get("type") or "") == "SwitchParameter"]
         if len(switch_sets) < len(candidates):
             candidates = [s for s in candidates if s not in switch_sets]
-        default = self.facts.get("default_parameter_set") or DEFAULT_SETS.get((self.reference, self.cmdlet))
         if len(candidates) == 1 or default in candidates:
             chosen = candidates[0] if len(candidates) == 1 else default
             if missing(chosen):

@@ -185,3 +185,12 @@ def test_exchange_online_only_parameters_do_not_exist_on_premises() -> None:
     err = _bind_error("Set-RemoteDomain", [("Identity", "fax"), ("IsCoexistenceDomain", True)])
     assert err.message == "A parameter cannot be found that matches parameter name 'IsCoexistenceDomain'."
     assert binding.bind("Set-RemoteDomain", [("Identity", "fax"), ("IsInternal", True)]).params["IsInternal"] is True
+
+
+def test_new_receive_connector_defaults_to_the_custom_set() -> None:
+    bound = binding.bind("New-ReceiveConnector", [("Name", "Relay"), ("Bindings", "0.0.0.0:25"),
+                                                  ("RemoteIPRanges", "10.0.0.5"), ("TransportRole", "FrontendTransport")])
+    assert bound.parameter_set == "Custom"
+    assert binding.bind("New-ReceiveConnector", [("Name", "r"), ("Usage", "Internet"),
+                                                 ("Bindings", "0.0.0.0:25")]).parameter_set == "UsageType"
+    assert binding.bind("New-RoleGroup", [("Name", "g")]).parameter_set == "Default"
