@@ -119,7 +119,8 @@ def test_add_and_remove_mailbox_permission(lab: Lab) -> None:
                           AutoMapping=False))
     assert not added.errors and added.output[0]["IsInherited"] is False
     again = run(lab, call("Add-MailboxPermission", "helpdesk", User="jdoe", AccessRights="FullAccess"))
-    assert again.warnings == ["An existing permission entry was found for user: ALLEO\\jdoe."]
+    assert again.warnings == ["The appropriate access control entry is already present on the object "
+                              "\"alleo.intern/Users/helpdesk\" for account \"ALLEO\\jdoe\"."]
     entries = run(lab, call("Get-MailboxPermission", "helpdesk", User="jdoe")).output
     assert len(entries) == 1
     assert run(lab, call("Remove-MailboxPermission", "helpdesk", User="jdoe", AccessRights="FullAccess")).terminating_error

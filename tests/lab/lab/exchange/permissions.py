@@ -27,7 +27,6 @@ ADMIN_ALLOW_GROUPS = ("Exchange Servers", "Exchange Trusted Subsystem")
 ALREADY_PRESENT = "The appropriate access control entry is already present on the object \"{0}\" for account \"{1}\"."
 NOT_PRESENT = ("Can't remove the access control entry on the object \"{0}\" for account \"{1}\" because the ACE "
                "doesn't exist on the object.")
-EXISTING_MAILBOX_ENTRY = "An existing permission entry was found for user: {0}."
 # Extended rights behind each receive connector permission group (Receive connector permission groups doc).
 PERMISSION_GROUP_RIGHTS = {
     "AnonymousUsers": ("NT AUTHORITY\\ANONYMOUS LOGON", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Accept-Any-Sender",
@@ -303,7 +302,7 @@ def add_mailbox_permission(inv) -> None:
         entries = common.org(data).setdefault("mailbox_permissions", {}).setdefault(user["sam"].lower(), [])
         existing = next((e for e in entries if e["Sid"] == ent["Sid"] and e["Deny"] == ent["Deny"]), None)
         if existing and set(ent["AccessRights"]) <= set(existing["AccessRights"]):
-            inv.warn(EXISTING_MAILBOX_ENTRY.format(principal["name"]))
+            inv.warn(ALREADY_PRESENT.format(common.user_identity(data, user), principal["name"]))
             shown = existing
         elif existing:
             existing["AccessRights"] = sorted(set(existing["AccessRights"]) | set(ent["AccessRights"]))
