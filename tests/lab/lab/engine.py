@@ -199,6 +199,11 @@ class Lab:
                 result.terminating_error = err
                 result.output = []
                 return result
+            except Exception as exc:  # pylint: disable=broad-except
+                # Outside the handler too (look-up, RBAC), a lab bug must end the pipeline, not the connection.
+                result.terminating_error = errors.internal_error(call.name, exc)
+                result.output = []
+                return result
         result.output = objects or []
         return result
 
