@@ -126,7 +126,7 @@ build: venv
 	@mkdir -p $(DIST)
 	$(TOOL_ENV) $(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
 	@tarball=$$(ls -t $(DIST)/xphone-connect-*.tar.gz | head -1); \
-	bad=$$(tar -tzf "$$tarball" | grep -E '^(\./)?(tests/lab|tests/output|\.venv|collections)(/|$$)' || true); \
+	bad=$$(tar -tzf "$$tarball" | grep -E '^(\./)?(tests/lab|tests/output|\.venv|collections|\.pytest_cache)(/|$$)|(^|/)__pycache__/' || true); \
 	if [ -n "$$bad" ]; then echo "$$tarball contains files that must not ship:" >&2; echo "$$bad" | head -20 >&2; exit 1; fi; \
 	echo "$$tarball: $$(tar -tzf "$$tarball" | wc -l) entries, no lab, test output or venv"
 
