@@ -95,3 +95,10 @@ def test_relay_open_to_a_whole_network_is_refused(lab_env, tmp_path):
     assert run.rc != 0
     assert "10.0.0.0/16" in run.output
     assert "relay xphone" not in names(exchange(lab_env, "Get-ReceiveConnector"))
+
+
+def test_host_name_as_relay_address_is_refused_with_advice(lab_env, tmp_path):
+    run = site(lab_env, tmp_path, xphone_server_address="xphone01.alleo.intern")
+    assert run.rc != 0
+    assert "mail_flow_remote_ip_ranges" in run.output and "xphone01.alleo.intern" in run.output
+    assert writes(lab_env) == []
