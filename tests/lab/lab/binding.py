@@ -366,6 +366,12 @@ class Converter:
                                 "ParameterArgumentValidationError", exception_type=errors.ARG_VALIDATION_EXC,
                                 category="InvalidData")
 
+    @property
+    def split(self) -> bool:
+        # Only Exchange's MultiValuedProperty parser splits one string on commas; PowerShell's own binder
+        # binds a string to Object[]/String[] as a single element.
+        return self.binder.reference == "exchange"
+
     def convert(self, value: t.Any) -> t.Any:
         typ = self.type
         if typ == "SwitchParameter":
@@ -374,9 +380,9 @@ class Converter:
             # @{Add=...; Remove=...} edits a multi-valued property in place.
             keys = {k.lower(): v for k, v in value.items()}
             if set(keys) <= {"add", "remove"}:
-                return {k: [self._element(v) for v in _as_list(x)] for k, x in keys.items()}
+                return {k: [self._element(v) for v in _as_list(x, self.split)] for k, x in keys.items()}
         if typ == "MultiValuedProperty" or typ.endswith("[]") or typ == "ProxyAddressCollection":
-            items = [] if value is None else [self._element(v) for v in _as_list(value)]
+            items = [] if value is None else [self._element(v) for v in _as_list(value, self.split)]
             if not items and self.facts.get("mandatory_in"):
                 raise self.binder._err(f"Cannot bind argument to parameter '{self.pname}' because it is an empty "
                                        "collection.", "ParameterArgumentValidationErrorEmptyCollectionNotAllowed",
@@ -592,10 +598,10 @@ def _element_type(pname: str) -> str:
     return ELEMENT_TYPES.get(pname, "String")
 
 
-def _as_list(value: t.Any) -> list[t.Any]:
+def _as_list(value: t.Any, split: bool = True) -> list[t.Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
-    if isinstance(value, str) and "," in value and not re.search(r"\(\d", value):
+    if split and isinstance(value, str) and "," in value and not re.search(r"\(\d", value):
         # A single string from the wire may hold "a,b" exactly as Exchange's own parser splits it.
         return [v.strip() for v in value.split(",") if v.strip()]
     return [value]
