@@ -64,13 +64,15 @@ lab-reset: venv
 demo: collection
 	BIN=$(BIN) LAB_DIR=$(LAB_DIR) bash tests/tools/demo.sh
 
+# Extra pytest options, e.g. make test PYTEST_ARGS="-n 2" (pytest-xdist) or PYTEST_ARGS="-x -k site".
+PYTEST_ARGS ?=
 # pytest exits 5 when it collects no test. That is accepted only while a directory holds no test files
 # yet; any other non-zero exit fails the target.
 define pytest_dir
 	@if [ -z "$$(find $(1) -name 'test_*.py' -print -quit 2>/dev/null)" ]; then \
 		echo "$(1): no test files yet"; \
 	else \
-		mkdir -p $(TOOL_HOME); rc=0; $(TOOL_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(1) || rc=$$?; \
+		mkdir -p $(TOOL_HOME); rc=0; $(TOOL_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(1) || rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "$(1) has test files but pytest collected no test" >&2; fi; \
 		exit $$rc; \
 	fi
