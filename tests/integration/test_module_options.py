@@ -37,6 +37,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import ansible_run  # noqa: E402  # pylint: disable=wrong-import-position
 
+# pytest-ansible 26.10 marks its whole host manager deprecated, and initialises the collection finder that
+# conftest.py has already initialised (to work around its first-call bug): both warnings are expected.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Host management is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:AnsibleCollectionFinder has already been configured:UserWarning"),
+]
+
 SAME = object()
 WRITE_VERBS = ("New-", "Set-", "Add-", "Remove-")
 ANONYMOUS_LOGON_SID = "S-1-5-7"
