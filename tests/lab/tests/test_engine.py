@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from lab import registry
 from lab.engine import DEFAULT_TOPOLOGY, Lab
 from lab.model import CommandCall, LabObject, SecureString, SessionInfo
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import ADMIN, call
+
 HELPDESK = SessionInfo("EX01", "exchange", "ALLEO\\helpdesk")
 PASSWORD = "Canary-Pa55word-7781"
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
 
 
 def test_default_topology_constant_and_hosts(lab: Lab) -> None:

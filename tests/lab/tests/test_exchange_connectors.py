@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.engine import Lab
 from lab.model import CommandCall, SessionInfo
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import call, run
+
 ADMIN_EX02 = SessionInfo("EX02", "exchange", "ALLEO\\Administrator")
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall, session: SessionInfo = ADMIN):
-    return lab.run_pipeline(session, list(commands))
 
 
 def relay(**extra) -> CommandCall:

@@ -6,23 +6,11 @@ from __future__ import annotations
 import pytest
 
 from lab.engine import Lab
-from lab.model import CommandCall, SessionInfo
+from lab.model import CommandCall
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import call, run
+
 GRANT = {"AccessRights": "ExtendedRight", "ExtendedRights": ["Receive-As", "Send-As"], "User": "ALLEO\\jdoe"}
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall):
-    return lab.run_pipeline(ADMIN, list(commands))
 
 
 def explicit(lab: Lab, identity: str, user: str) -> list:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, SessionInfo
+from lab.model import SessionInfo
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import call, run
+
 JDOE = SessionInfo("EX01", "exchange", "ALLEO\\jdoe")
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall, session: SessionInfo = ADMIN):
-    return lab.run_pipeline(session, list(commands))
 
 
 def test_builtin_roles_and_groups(lab: Lab) -> None:

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, SecureString, SessionInfo
+from lab.model import SecureString
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall):
-    return lab.run_pipeline(ADMIN, list(commands))
+from helpers import ADMIN, call, run
 
 
 def test_mailbox_shape_and_identity_forms(lab: Lab) -> None:

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, LabEnum, SessionInfo
+from lab.model import CommandCall, LabEnum
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import call, run
+
 TYPE = "Microsoft.Exchange.Data.Directory.SystemConfiguration.DomainContentConfig"
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall):
-    return lab.run_pipeline(ADMIN, list(commands))
 
 
 def test_default_remote_domain_as_on_a_fresh_install(lab: Lab) -> None:

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, SessionInfo
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall, session: SessionInfo = ADMIN):
-    return lab.run_pipeline(session, list(commands))
+from helpers import call, run
 
 
 def test_exchange_servers_follow_the_topology(lab: Lab) -> None:

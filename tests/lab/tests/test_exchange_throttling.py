@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, SessionInfo
+from lab.model import CommandCall
 
-ADMIN = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+from helpers import call, run
+
 UNLIMITED = ("RCAMaxConcurrency", "EWSMaxConcurrency", "EWSMaxSubscriptions", "CPAMaxConcurrency",
              "EwsCutoffBalance", "EwsMaxBurst", "EwsRechargeRate")
-
-
-def call(name: str, *positional, **named) -> CommandCall:
-    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, *commands: CommandCall):
-    return lab.run_pipeline(ADMIN, list(commands))
 
 
 def test_global_policy_exists(lab: Lab) -> None:

@@ -5,23 +5,16 @@ from __future__ import annotations
 import json
 import typing as t
 
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, PipelineResult, SecureString, SessionInfo
+from lab.model import SecureString
+
+from helpers import windows_runner
 
 QUERY = "SELECT * FROM Win32_Service WHERE Name='{0}'"
 PASSWORD = "Lab-User-2019!"
 
 
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, name: str, host: str = "XPHONE01", **params: t.Any) -> PipelineResult:
-    session = SessionInfo(host=host, endpoint="windows", user="ALLEO\\Administrator")
-    return lab.run_pipeline(session, [CommandCall(name, list(params.items()))])
+run = windows_runner("XPHONE01")
 
 
 def instance(lab: Lab, name: str, host: str = "XPHONE01") -> t.Any:

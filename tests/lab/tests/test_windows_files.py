@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import base64
-import typing as t
 
 import pytest
 
 from lab.engine import Lab
-from lab.model import CommandCall, PipelineResult, SessionInfo
+
+from helpers import windows_runner
 
 IMAP_CONFIG = ("C:\\Program Files\\Microsoft\\Exchange Server\\V15\\ClientAccess\\PopImap\\"
                "Microsoft.Exchange.Imap4.exe.config")
 INSTALL = "C:\\Program Files\\C4B\\XPhone Connect Server"
 
 
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, name: str, host: str = "XPHONE01", **params: t.Any) -> PipelineResult:
-    session = SessionInfo(host=host, endpoint="windows", user="ALLEO\\Administrator")
-    return lab.run_pipeline(session, [CommandCall(name, list(params.items()))])
+run = windows_runner("XPHONE01")
 
 
 def stored_bytes(lab: Lab, host: str, path: str) -> bytes:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import typing as t
-
-import pytest
-
 from lab.engine import Lab
-from lab.model import CommandCall, PipelineResult, SessionInfo
+
+from helpers import windows_runner
 
 
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, name: str, host: str = "XPHONE01", **params: t.Any) -> PipelineResult:
-    session = SessionInfo(host=host, endpoint="windows", user="ALLEO\\Administrator")
-    return lab.run_pipeline(session, [CommandCall(name, list(params.items()))])
+run = windows_runner("XPHONE01")
 
 
 def test_get_command_finds_lab_cmdlets_and_reports_unknown_ones(lab: Lab) -> None:

@@ -7,21 +7,15 @@ import typing as t
 import pytest
 
 from lab.engine import Lab
-from lab.model import CommandCall, PipelineResult, SessionInfo
+
+from helpers import windows_runner
 
 SESSIONS = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS\\ParametersSystem"
 MAIL = "HKLM:\\SOFTWARE\\Clients\\Mail"
 MAIL32 = "HKLM:\\SOFTWARE\\Wow6432Node\\Clients\\Mail"
 
 
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
-
-
-def run(lab: Lab, name: str, host: str = "XPHONE01", **params: t.Any) -> PipelineResult:
-    session = SessionInfo(host=host, endpoint="windows", user="ALLEO\\Administrator")
-    return lab.run_pipeline(session, [CommandCall(name, list(params.items()))])
+run = windows_runner("XPHONE01")
 
 
 def test_session_limit_value_is_absent_and_reported_as_powershell_does(lab: Lab) -> None:

@@ -9,15 +9,11 @@ import pytest
 
 from lab import winrs_exec
 from lab.engine import Lab
-from lab.model import SessionInfo
+
+from helpers import windows_session
 
 wp = winrs_exec.plan_module()
-SESSION = SessionInfo(host="EX01", endpoint="windows", user="ALLEO\\Administrator")
-
-
-@pytest.fixture(name="lab")
-def lab_fixture() -> Lab:
-    return Lab.load()
+SESSION = windows_session("EX01")
 
 
 def encode(script: str) -> str:

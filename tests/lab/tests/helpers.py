@@ -1,0 +1,35 @@
+"""What the lab's tests share: the Administrator's sessions, a cmdlet call, and one pipeline run through ``Lab``.
+
+The ``lab`` fixture (a fresh ``Lab.load()``) is in this folder's conftest.py.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from lab.engine import Lab
+from lab.model import CommandCall, PipelineResult, SessionInfo
+
+ADMINISTRATOR = "ALLEO\\Administrator"
+ADMIN = SessionInfo("EX01", "exchange", ADMINISTRATOR)
+
+
+def call(name: str, *positional: t.Any, **named: t.Any) -> CommandCall:
+    """``name`` with positional arguments, then named ones: ``call("Get-Mailbox", "jdoe", Database="DB01")``."""
+    return CommandCall(name, [(None, v) for v in positional] + list(named.items()))
+
+
+def run(lab: Lab, *commands: CommandCall, session: SessionInfo = ADMIN) -> PipelineResult:
+    """``commands`` as one pipeline, by default in the Administrator's Exchange session on EX01."""
+    return lab.run_pipeline(session, list(commands))
+
+
+def windows_session(host: str) -> SessionInfo:
+    return SessionInfo(host=host, endpoint="windows", user=ADMINISTRATOR)
+
+
+def windows_runner(default_host: str) -> t.Callable[..., PipelineResult]:
+    """``run(lab, cmdlet, host=default_host, **parameters)``: one cmdlet in the Administrator's Windows session."""
+    def run_windows(lab: Lab, name: str, host: str = default_host, **params: t.Any) -> PipelineResult:
+        return lab.run_pipeline(windows_session(host), [CommandCall(name, list(params.items()))])
+    return run_windows
