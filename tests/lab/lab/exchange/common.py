@@ -143,6 +143,31 @@ def find_one(inv: registry.Invocation, records: t.Iterable[dict[str, t.Any]], id
     return found[0]
 
 
+def identified(inv: registry.Invocation, records: t.Iterable[dict[str, t.Any]],
+               fields: tuple[str, ...] = ("Name",)) -> list[dict[str, t.Any]]:
+    """The records -Identity names (all of them without -Identity); Exchange's not-found error when it names none."""
+    records = list(records)
+    if not inv.has("Identity"):
+        return records
+    found = find(records, inv.params["Identity"], fields)
+    if not found:
+        report_not_found(inv, inv.params["Identity"])
+    return found
+
+
+def write_sorted(inv: registry.Invocation, records: t.Iterable[dict[str, t.Any]],
+                 render_one: t.Callable[[dict[str, t.Any]], LabObject]) -> None:
+    """Write the records rendered, by name as Exchange lists them."""
+    for rec in sorted(records, key=lambda r: r["Name"].lower()):
+        inv.write(render_one(rec))
+
+
+def write_matching(inv: registry.Invocation, records: t.Iterable[dict[str, t.Any]],
+                   render_one: t.Callable[[dict[str, t.Any]], LabObject], fields: tuple[str, ...] = ("Name",)) -> None:
+    """The body of a plain Get- cmdlet: the records -Identity names, sorted by name and rendered."""
+    write_sorted(inv, identified(inv, records, fields), render_one)
+
+
 def render(rec: dict[str, t.Any], type_names: list[str], enums: dict[str, str] | None = None) -> LabObject:
     """A stored record as the object Exchange writes: private keys (``_x``) dropped, enums typed."""
     props: dict[str, t.Any] = {}

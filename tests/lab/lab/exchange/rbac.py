@@ -308,15 +308,10 @@ def remove_role_group_member(inv) -> None:
 def get_management_role(inv) -> None:
     with inv.store.read() as data:
         records = list(roles(data).values())
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"])
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        records = found
+    records = common.identified(inv, records)
     if inv.has("RoleType"):
         records = [r for r in records if r["RoleType"].lower() == common.stored(inv.params["RoleType"]).lower()]
-    for rec in sorted(records, key=lambda r: r["Name"].lower()):
-        inv.write(common.render(rec, ROLE_TYPES, {"RoleType": f"{SYSCONF}.RoleType"}))
+    common.write_sorted(inv, records, lambda rec: common.render(rec, ROLE_TYPES, {"RoleType": f"{SYSCONF}.RoleType"}))
 
 
 def _render_assignment(rec: dict[str, t.Any], effective: str | None = None):
@@ -330,12 +325,7 @@ def _render_assignment(rec: dict[str, t.Any], effective: str | None = None):
 @common.cmdlet("Get-ManagementRoleAssignment")
 def get_management_role_assignment(inv) -> None:
     with inv.store.read() as data:
-        records = list(assignments(data).values())
-        if inv.has("Identity"):
-            found = common.find(records, inv.params["Identity"])
-            if not found:
-                common.report_not_found(inv, inv.params["Identity"])
-            records = found
+        records = common.identified(inv, assignments(data).values())
         if inv.has("Role"):
             records = [r for r in records if r["Role"].lower() == str(inv.params["Role"]).lower()]
         if inv.has("RoleAssignee"):
@@ -412,17 +402,15 @@ def remove_management_role_assignment(inv) -> None:
         del assignments(data)[rec["Name"].lower()]
 
 
+def _render_scope(rec: dict[str, t.Any]):
+    return common.render(rec, SCOPE_TYPES, {"ScopeRestrictionType": f"{SYSCONF}.ScopeRestrictionType"})
+
+
 @common.cmdlet("Get-ManagementScope")
 def get_management_scope(inv) -> None:
     with inv.store.read() as data:
         records = list(scopes(data).values())
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"])
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        records = found
-    for rec in sorted(records, key=lambda r: r["Name"].lower()):
-        inv.write(common.render(rec, SCOPE_TYPES, {"ScopeRestrictionType": f"{SYSCONF}.ScopeRestrictionType"}))
+    common.write_matching(inv, records, _render_scope)
 
 
 @common.cmdlet("New-ManagementScope")
@@ -441,4 +429,4 @@ def new_management_scope(inv) -> None:
                     "ServerScope" if inv.has("ServerRestrictionFilter") else "DatabaseScope",
                     "Exclusive": bool(inv.params.get("Exclusive", False))})
         scopes(data)[name.lower()] = rec
-    inv.write(common.render(rec, SCOPE_TYPES, {"ScopeRestrictionType": f"{SYSCONF}.ScopeRestrictionType"}))
+    inv.write(_render_scope(rec))

@@ -56,13 +56,7 @@ def _render(rec: dict[str, t.Any]):
 def get_remote_domain(inv) -> None:
     with inv.store.read() as data:
         records = list(_records(data).values())
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"], ("Name", "DomainName"))
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        records = found
-    for rec in sorted(records, key=lambda r: r["Name"].lower()):
-        inv.write(_render(rec))
+    common.write_matching(inv, records, _render, ("Name", "DomainName"))
 
 
 @common.cmdlet("New-RemoteDomain")

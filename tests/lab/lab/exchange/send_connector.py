@@ -51,13 +51,7 @@ def _check_smart_hosts(inv, rec: dict[str, t.Any]) -> bool:
 def get_send_connector(inv) -> None:
     with inv.store.read() as data:
         records = list(connectors(data).values())
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"])
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        records = found
-    for rec in sorted(records, key=lambda r: r["Name"].lower()):
-        inv.write(_render(rec))
+    common.write_matching(inv, records, _render)
 
 
 @common.cmdlet("New-SendConnector")

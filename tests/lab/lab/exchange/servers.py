@@ -131,15 +131,6 @@ def seed(state: dict[str, t.Any], topo: dict[str, t.Any]) -> None:
 topology.SEEDERS.append(seed)
 
 
-def _filter(inv, records: list[dict[str, t.Any]], fields: tuple[str, ...] = ("Name",)) -> list[dict[str, t.Any]]:
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"], fields)
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        return found
-    return records
-
-
 def _servers(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
     return common.org(data).get("exchange_servers", {})
 
@@ -148,7 +139,7 @@ def _servers(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
 def get_exchange_server(inv) -> None:
     with inv.store.read() as data:
         records = list(_servers(data).values())
-    for rec in _filter(inv, records, ("Name", "Fqdn")):
+    for rec in common.identified(inv, records, ("Name", "Fqdn")):
         inv.write(common.render(rec, SERVER_TYPES, {"ServerRole": f"{SYSCONF}.ServerRole"}))
 
 
@@ -156,7 +147,7 @@ def get_exchange_server(inv) -> None:
 def get_transport_service(inv) -> None:
     with inv.store.read() as data:
         records = list(_servers(data).values())
-    for rec in _filter(inv, records, ("Name", "Fqdn")):
+    for rec in common.identified(inv, records, ("Name", "Fqdn")):
         name = rec["Name"]
         base = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpReceive"
         out = {"Name": name, "Identity": name, "Guid": rec["Guid"], "DistinguishedName": rec["DistinguishedName"],
@@ -180,7 +171,7 @@ def get_mailbox_database(inv) -> None:
     if inv.has("Server"):
         server = str(inv.params["Server"]).split(".", maxsplit=1)[0].lower()
         records = [r for r in records if server in [s.lower() for s in r["Servers"]]]
-    for rec in sorted(_filter(inv, records), key=lambda r: r["Name"].lower()):
+    for rec in sorted(common.identified(inv, records), key=lambda r: r["Name"].lower()):
         out = dict(rec)
         if inv.params.get("Status"):
             out["Mounted"] = True
@@ -218,7 +209,7 @@ def get_mailbox_database_copy_status(inv) -> None:
 def get_database_availability_group(inv) -> None:
     with inv.store.read() as data:
         records = list(common.org(data).get("dags", {}).values())
-    for rec in _filter(inv, records):
+    for rec in common.identified(inv, records):
         out = dict(rec)
         if not inv.params.get("Status"):
             out["OperationalServers"] = None
@@ -230,7 +221,7 @@ def get_database_availability_group(inv) -> None:
 def get_accepted_domain(inv) -> None:
     with inv.store.read() as data:
         records = list(common.org(data).get("accepted_domains", {}).values())
-    for rec in _filter(inv, records, ("Name", "DomainName")):
+    for rec in common.identified(inv, records, ("Name", "DomainName")):
         inv.write(common.render(rec, ACCEPTED_DOMAIN_TYPES, {"DomainType": f"{SYSCONF}.AcceptedDomainType"}))
 
 

@@ -72,13 +72,7 @@ def _render(rec: dict[str, t.Any]):
 def get_throttling_policy(inv) -> None:
     with inv.store.read() as data:
         records = list(policies(data).values())
-    if inv.has("Identity"):
-        found = common.find(records, inv.params["Identity"])
-        if not found:
-            common.report_not_found(inv, inv.params["Identity"])
-        records = found
-    for rec in sorted(records, key=lambda r: r["Name"].lower()):
-        inv.write(_render(rec))
+    common.write_matching(inv, records, _render)
 
 
 @common.cmdlet("New-ThrottlingPolicy")
