@@ -233,6 +233,27 @@ def _resolve_server(servers, wanted, option):
     raise InvalidInput(option, "Exchange server %r was not found in the organisation (known: %s)" % (wanted, known))
 
 
+def _server_names(servers, spec, option):
+    """The list option with each server written as Exchange shows it (its name), so an FQDN never drifts.
+
+    Servers to add or set must exist; a server to remove that is no longer known is left as written.
+    """
+    if not isinstance(spec, dict):
+        return [_resolve_server(servers, item, option) for item in _items(spec)]
+    names = {}
+    for key, items in spec.items():
+        resolved = []
+        for item in _items(items):
+            try:
+                resolved.append(_resolve_server(servers, item, option))
+            except InvalidInput:
+                if key != "remove":
+                    raise
+                resolved.append(item)
+        names[key] = resolved
+    return names
+
+
 def _is_mailbox_server(server):
     role = server.get("ServerRole")
     if server.get("IsMailboxServer") is not None:
@@ -304,11 +325,9 @@ def _send_step(params, outcome, check_mode):
             servers = sess.invoke("Get-ExchangeServer")
         spec = params.get("source_transport_servers")
         if spec is not None:
-            named = (_items(spec.get("add")) + _items(spec.get("set"))) if isinstance(spec, dict) else _items(spec)
-            for item in named:
-                _resolve_server(servers, item, "source_transport_servers")
+            wanted["source_transport_servers"] = _server_names(servers, spec, "source_transport_servers")
         if current is None:
-            wanted = _with_defaults(params, SEND_DEFAULTS)
+            wanted = _with_defaults(wanted, SEND_DEFAULTS)
             if wanted.get("source_transport_servers") is None:
                 wanted["source_transport_servers"] = [str(s.get("Name")) for s in servers if _is_mailbox_server(s)]
             if not wanted.get("address_spaces"):

@@ -85,6 +85,16 @@ class TestSend(object):
         run(fx, type="send", name="XPhone fax", address_spaces={"remove": ["SMTP:sms.alleo.intern;1"]})
         assert send(fx)[0]["AddressSpaces"] == ["SMTP:fax.alleo.intern;1"]
 
+    def test_source_servers_by_fqdn_are_sent_and_compared_by_name(self, fx):
+        run(fx, **merged(FAX, source_transport_servers=["ex01.alleo.intern", "EX02.ALLEO.INTERN"]))
+        (new_call,) = fx.call("New-SendConnector")
+        assert dict(new_call.params)["SourceTransportServers"] == ["EX01", "EX02"]
+        fx.recorded.clear()
+        result = run(fx, **merged(FAX, source_transport_servers=["ex02.alleo.intern", "ex01.alleo.intern"]))
+        assert result["changed"] is False and fx.writes() == []
+        result = run(fx, **merged(FAX, source_transport_servers={"remove": ["ex02.alleo.intern", "EX07"]}))
+        assert result["changed"] is True and send(fx)[0]["SourceTransportServers"] == ["EX01"]
+
     def test_unknown_source_server_refused(self, fx):
         with pytest.raises(InvalidInput) as err:
             run(fx, **merged(FAX, source_transport_servers=["EX09"]))
