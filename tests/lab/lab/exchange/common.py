@@ -224,6 +224,24 @@ def apply_settings(inv: registry.Invocation, rec: dict[str, t.Any], skip: tuple[
     return changed
 
 
+def name_taken(inv: registry.Invocation, records: dict[str, dict[str, t.Any]], rec: dict[str, t.Any],
+               new_name: str | None, dn_of: t.Callable[[str], str]) -> bool:
+    """Whether renaming ``rec`` to ``new_name`` would take another record's name (after Exchange's already-exists error)."""
+    if new_name and new_name.lower() != rec["Name"].lower() and new_name.lower() in records:
+        already_exists(inv, dn_of(new_name))
+        return True
+    return False
+
+
+def rekey(records: dict[str, dict[str, t.Any]], rec: dict[str, t.Any], old_key: str, new_name: str, dn: str,
+          identity: str | None = None) -> None:
+    """After a rename: ``rec`` under the new name's key, with the Identity (the name unless given) and DN that go with it."""
+    rec["Identity"] = identity or new_name
+    rec["DistinguishedName"] = dn
+    del records[old_key]
+    records[new_name.lower()] = rec
+
+
 def same_value(a: t.Any, b: t.Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return sorted(str(x).lower() for x in a) == sorted(str(x).lower() for x in b)
@@ -261,6 +279,14 @@ def resolve_principal(data: dict[str, t.Any], text: t.Any) -> dict[str, str] | N
         if bare in (key, group["sid"].lower(), group["guid"]):
             return {"name": f"{netbios}\\{group['name']}", "sid": group["sid"], "kind": "group", "key": key}
     return None
+
+
+def find_principal(inv: registry.Invocation, data: dict[str, t.Any], text: t.Any) -> dict[str, str] | None:
+    """The principal ``text`` names, or None after Exchange's not-found error."""
+    principal = resolve_principal(data, text)
+    if principal is None:
+        report_not_found(inv, text)
+    return principal
 
 
 def user_identity(data: dict[str, t.Any], user: dict[str, t.Any]) -> str:

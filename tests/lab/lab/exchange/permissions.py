@@ -134,31 +134,36 @@ def _requested(inv, principal: dict[str, str]) -> list[dict[str, t.Any]]:
     return [entry(principal, rights=rights or ["GenericRead"], deny=deny, inheritance=inheritance)]
 
 
-def _targets(inv, data: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+def _of_user(inv, data: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> list[dict[str, t.Any]] | None:
+    """The entries of the -User principal (all without -User), or None after a not-found error."""
+    if not inv.has("User"):
+        return entries
+    principal = common.find_principal(inv, data, inv.params["User"])
+    return None if principal is None else [e for e in entries if e["Sid"] == principal["sid"]]
+
+
+def _target(inv, data: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """The first object -Identity names, or None after Exchange's not-found error."""
     targets = resolve_object(data, inv.params["Identity"])
     if not targets:
         common.report_not_found(inv, inv.params["Identity"])
-    return targets[:1]
+        return None
+    return targets[0]
 
 
 @common.cmdlet("Get-ADPermission")
 def get_ad_permission(inv) -> None:
     with inv.store.read() as data:
-        targets = _targets(inv, data)
-        if not targets:
+        target = _target(inv, data)
+        if target is None:
             return
-        target = targets[0]
         if inv.params.get("Owner"):
             owner = common.org(data).get("ad_owners", {}).get(target["dn"].lower(), f"{common.domain(data)['netbios']}\\Domain Admins")
             inv.write(owner)
             return
-        entries = all_entries(data, target)
-        if inv.has("User"):
-            principal = common.resolve_principal(data, inv.params["User"])
-            if principal is None:
-                common.report_not_found(inv, inv.params["User"])
-                return
-            entries = [e for e in entries if e["Sid"] == principal["sid"]]
+        entries = _of_user(inv, data, all_entries(data, target))
+        if entries is None:
+            return
     for ent in entries:
         inv.write(render_ad(target["identity"], ent))
 
@@ -174,20 +179,17 @@ def add_ad_permission(inv) -> None:
             inv.params.setdefault("ExtendedRights", props.get("ExtendedRights") or [])
             inv.params.setdefault("AccessRights", props.get("AccessRights") or [])
             inv.params.setdefault("Deny", props.get("Deny", False))
-        targets = _targets(inv, data)
-        if not targets:
+        target = _target(inv, data)
+        if target is None:
             return
-        target = targets[0]
         if inv.has("Owner"):
-            owner = common.resolve_principal(data, inv.params["Owner"])
+            owner = common.find_principal(inv, data, inv.params["Owner"])
             if owner is None:
-                common.report_not_found(inv, inv.params["Owner"])
                 return
             common.org(data).setdefault("ad_owners", {})[target["dn"].lower()] = owner["name"]
             return
-        principal = common.resolve_principal(data, inv.params["User"])
+        principal = common.find_principal(inv, data, inv.params["User"])
         if principal is None:
-            common.report_not_found(inv, inv.params["User"])
             return
         stored = stored_entries(data, target["dn"])
         existing = all_entries(data, target)
@@ -211,13 +213,11 @@ def remove_ad_permission(inv) -> None:
             props = instance.properties if hasattr(instance, "properties") else dict(instance)
             for key in ("Identity", "User", "ExtendedRights", "AccessRights", "Deny"):
                 inv.params.setdefault(key, props.get(key))
-        targets = _targets(inv, data)
-        if not targets:
+        target = _target(inv, data)
+        if target is None:
             return
-        target = targets[0]
-        principal = common.resolve_principal(data, inv.params.get("User"))
+        principal = common.find_principal(inv, data, inv.params.get("User"))
         if principal is None:
-            common.report_not_found(inv, inv.params.get("User"))
             return
         common.confirm(inv, f"Removing Active Directory permission \"{target['identity']}\" for user "
                             f"\"{principal['name']}\".")
@@ -266,13 +266,9 @@ def get_mailbox_permission(inv) -> None:
             inv.write(common.render({"Identity": identity, "Owner": f"{common.domain(data)['netbios']}\\Domain Admins"},
                                     MAILBOX_ACE_TYPES))
             return
-        entries = _mailbox_entries(data, user)
-        if inv.has("User"):
-            principal = common.resolve_principal(data, inv.params["User"])
-            if principal is None:
-                common.report_not_found(inv, inv.params["User"])
-                return
-            entries = [e for e in entries if e["Sid"] == principal["sid"]]
+        entries = _of_user(inv, data, _mailbox_entries(data, user))
+        if entries is None:
+            return
     for ent in entries:
         inv.write(render_mailbox(identity, ent))
 
@@ -281,9 +277,8 @@ def _mailbox_request(inv, data: dict[str, t.Any]) -> tuple[dict[str, t.Any], dic
     user = recipients.find_user(inv, data, inv.params["Identity"], mailbox_only=True)
     if user is None:
         return None
-    principal = common.resolve_principal(data, inv.params.get("User"))
+    principal = common.find_principal(inv, data, inv.params.get("User"))
     if principal is None:
-        common.report_not_found(inv, inv.params.get("User"))
         return None
     ent = {"User": principal["name"], "Sid": principal["sid"],
            "AccessRights": sorted(common.stored(r) for r in inv.params.get("AccessRights") or []),

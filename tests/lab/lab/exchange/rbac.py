@@ -266,20 +266,30 @@ def get_role_group_member(inv) -> None:
         inv.write(obj)
 
 
+def _group_and_member(inv, data: dict[str, t.Any]) -> tuple[dict[str, t.Any] | None, str | None]:
+    """The role group -Identity names and the key of the -Member principal (None after a not-found error)."""
+    group = _find_group(inv, data, inv.params["Identity"])
+    if group is None:
+        return None, None
+    key = _member_key(data, inv.params["Member"])
+    if key is None:
+        common.report_not_found(inv, inv.params["Member"])
+    return group, key
+
+
+def _member_error(inv, group: dict[str, t.Any], template: str, exception: str) -> None:
+    common.fail(inv, template.format(inv.params["Member"], group["name"]), f"Microsoft.Exchange.Management.Tasks.{exception}",
+                category="InvalidArgument", target=str(inv.params["Member"]))
+
+
 @common.cmdlet("Add-RoleGroupMember")
 def add_role_group_member(inv) -> None:
     with inv.store.write() as data:
-        group = _find_group(inv, data, inv.params["Identity"])
-        if group is None:
-            return
-        key = _member_key(data, inv.params["Member"])
+        group, key = _group_and_member(inv, data)
         if key is None:
-            common.report_not_found(inv, inv.params["Member"])
             return
         if key in group["members"]:
-            common.fail(inv, ALREADY_MEMBER.format(inv.params["Member"], group["name"]),
-                        "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException", category="InvalidArgument",
-                        target=str(inv.params["Member"]))
+            _member_error(inv, group, ALREADY_MEMBER, "MemberAlreadyExistsException")
             return
         group["members"].append(key)
 
@@ -287,17 +297,11 @@ def add_role_group_member(inv) -> None:
 @common.cmdlet("Remove-RoleGroupMember")
 def remove_role_group_member(inv) -> None:
     with inv.store.write() as data:
-        group = _find_group(inv, data, inv.params["Identity"])
-        if group is None:
-            return
-        key = _member_key(data, inv.params["Member"])
+        group, key = _group_and_member(inv, data)
         if key is None:
-            common.report_not_found(inv, inv.params["Member"])
             return
         if key not in group["members"]:
-            common.fail(inv, NOT_MEMBER.format(inv.params["Member"], group["name"]),
-                        "Microsoft.Exchange.Management.Tasks.MemberNotFoundException", category="InvalidArgument",
-                        target=str(inv.params["Member"]))
+            _member_error(inv, group, NOT_MEMBER, "MemberNotFoundException")
             return
         common.confirm(inv, f"Removing member \"{inv.params['Member']}\" from role group \"{group['name']}\".")
         group["members"].remove(key)

@@ -130,6 +130,15 @@ def find(data: dict[str, t.Any], identity: t.Any) -> list[dict[str, t.Any]]:
     return [rec for rec in all_connectors(data) if common.matches(rec, text, ("Name", "Identity"))]
 
 
+def _find_one(inv, data: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """The one connector -Identity names, or None after Exchange's not-found / ambiguous error."""
+    found = find(data, inv.params["Identity"])
+    if len(found) != 1:
+        common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
+        return None
+    return found[0]
+
+
 def _render(rec: dict[str, t.Any]):
     return common.render(rec, TYPE_NAMES, ENUMS)
 
@@ -198,16 +207,13 @@ def new_receive_connector(inv) -> None:
 @common.cmdlet("Set-ReceiveConnector")
 def set_receive_connector(inv) -> None:
     with inv.store.write() as data:
-        found = find(data, inv.params["Identity"])
-        if len(found) != 1:
-            common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
+        rec = _find_one(inv, data)
+        if rec is None:
             return
-        rec = found[0]
         records = server_connectors(data, rec["Server"])
         old_key = rec["Name"].lower()
         new_name = inv.params.get("Name")
-        if new_name and new_name.lower() != old_key and new_name.lower() in records:
-            common.already_exists(inv, _dn(data, rec["Server"], new_name))
+        if common.name_taken(inv, records, rec, new_name, lambda name: _dn(data, rec["Server"], name)):
             return
         updated = copy.deepcopy(rec)
         changed = common.apply_settings(inv, updated, skip=("Identity",))
@@ -220,20 +226,15 @@ def set_receive_connector(inv) -> None:
             common.no_op(inv, rec["Identity"])
             return
         if new_name:
-            rec["Identity"] = f"{rec['Server']}\\{new_name}"
-            rec["DistinguishedName"] = _dn(data, rec["Server"], new_name)
-            del records[old_key]
-            records[new_name.lower()] = rec
+            common.rekey(records, rec, old_key, new_name, _dn(data, rec["Server"], new_name), f"{rec['Server']}\\{new_name}")
 
 
 @common.cmdlet("Remove-ReceiveConnector")
 def remove_receive_connector(inv) -> None:
     with inv.store.write() as data:
-        found = find(data, inv.params["Identity"])
-        if len(found) != 1:
-            common.find_one(inv, found, inv.params["Identity"], ("Name", "Identity"))
+        rec = _find_one(inv, data)
+        if rec is None:
             return
-        rec = found[0]
         common.confirm(inv, f"Removing Receive connector \"{rec['Identity']}\".")
         del server_connectors(data, rec["Server"])[rec["Name"].lower()]
         common.org(data).get("ad_permissions", {}).pop(rec["DistinguishedName"].lower(), None)

@@ -85,18 +85,14 @@ def set_remote_domain(inv) -> None:
         if rec is None:
             return
         new_name = inv.params.get("Name")
-        if new_name and new_name.lower() != rec["Name"].lower() and new_name.lower() in records:
-            common.already_exists(inv, _dn(data, new_name))
+        if common.name_taken(inv, records, rec, new_name, lambda name: _dn(data, name)):
             return
         old_key = rec["Name"].lower()
         if not common.apply_settings(inv, rec):
             common.no_op(inv, rec["Identity"])
             return
         if new_name:
-            rec["Identity"] = new_name
-            rec["DistinguishedName"] = _dn(data, new_name)
-            del records[old_key]
-            records[new_name.lower()] = rec
+            common.rekey(records, rec, old_key, new_name, _dn(data, new_name))
 
 
 @common.cmdlet("Remove-RemoteDomain")

@@ -88,10 +88,9 @@ def set_send_connector(inv) -> None:
         rec = common.find_one(inv, connectors(data).values(), inv.params["Identity"])
         if rec is None:
             return
-        new_name = inv.params.get("Name")
         old_key = rec["Name"].lower()
-        if new_name and new_name.lower() != old_key and new_name.lower() in connectors(data):
-            common.already_exists(inv, _dn(data, new_name))
+        new_name = inv.params.get("Name")
+        if common.name_taken(inv, connectors(data), rec, new_name, lambda name: _dn(data, name)):
             return
         if "AuthenticationCredential" in inv.params:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
@@ -104,10 +103,7 @@ def set_send_connector(inv) -> None:
             common.no_op(inv, rec["Identity"])
             return
         if new_name:
-            rec["Identity"] = new_name
-            rec["DistinguishedName"] = _dn(data, new_name)
-            del connectors(data)[old_key]
-            connectors(data)[new_name.lower()] = rec
+            common.rekey(connectors(data), rec, old_key, new_name, _dn(data, new_name))
 
 
 @common.cmdlet("Remove-SendConnector")

@@ -105,8 +105,7 @@ def set_throttling_policy(inv) -> None:
             return
         old_key = rec["Name"].lower()
         new_name = inv.params.get("Name")
-        if new_name and new_name.lower() != old_key and new_name.lower() in policies(data):
-            common.already_exists(inv, _dn(data, new_name))
+        if common.name_taken(inv, policies(data), rec, new_name, lambda name: _dn(data, name)):
             return
         if inv.has("IsServiceAccount"):
             inv.params["IsServiceAccount"] = bool(inv.params["IsServiceAccount"])
@@ -114,10 +113,7 @@ def set_throttling_policy(inv) -> None:
             common.no_op(inv, rec["Identity"])
             return
         if new_name:
-            rec["Identity"] = new_name
-            rec["DistinguishedName"] = _dn(data, new_name)
-            del policies(data)[old_key]
-            policies(data)[new_name.lower()] = rec
+            common.rekey(policies(data), rec, old_key, new_name, _dn(data, new_name))
             for user in recipients.users(data).values():
                 if (user.get("throttling_policy") or "").lower() == old_key:
                     user["throttling_policy"] = new_name
