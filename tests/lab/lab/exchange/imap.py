@@ -40,10 +40,12 @@ topology.SEEDERS.append(seed)
 
 
 def _server(inv, data: dict[str, t.Any]) -> str | None:
+    """The Exchange server -Server names (the local one without it), or None after Exchange's not-found error."""
     wanted = str(inv.params.get("Server") or common.local_server(inv)).split(".", maxsplit=1)[0].lower()
     for name, host in data["hosts"].items():
         if name.lower() == wanted and host.get("imap_settings"):
             return name
+    common.report_not_found(inv, inv.params.get("Server"))
     return None
 
 
@@ -52,7 +54,6 @@ def get_imap_settings(inv) -> None:
     with inv.store.read() as data:
         server = _server(inv, data)
         if server is None:
-            common.report_not_found(inv, inv.params.get("Server"))
             return
         rec = data["hosts"][server]["imap_settings"]
         inv.write(common.render(rec, TYPE_NAMES, ENUMS))
@@ -63,7 +64,6 @@ def set_imap_settings(inv) -> None:
     with inv.store.write() as data:
         server = _server(inv, data)
         if server is None:
-            common.report_not_found(inv, inv.params.get("Server"))
             return
         rec = data["hosts"][server]["imap_settings"]
         if not common.apply_settings(inv, rec, skip=("Server",)):

@@ -15,30 +15,31 @@ def _unsupported(inv: t.Any, path: str) -> None:
                            target=path))
 
 
+def _on_each_path(inv: t.Any, host: dict[str, t.Any], paths: t.Iterable[tuple[str, bool]],
+                  on_registry: t.Callable[..., None], on_files: t.Callable[..., None]) -> None:
+    """Hand each path to its drive's provider: the registry's operation, the file system's (which also takes
+    -LiteralPath's literal flag), or PowerShell's drive-not-found error."""
+    for path, literal in paths:
+        if reg.is_registry_path(path):
+            on_registry(inv, host, path)
+        elif files.is_file_path(path):
+            on_files(inv, host, path, literal)
+        else:
+            _unsupported(inv, path)
+
+
 @registry.cmdlet("Get-Item", endpoint="windows", reference="windows")
 def get_item(inv: t.Any) -> None:
     with inv.store.read() as data:
         host = common.host_state(inv, data)
-        for path, literal in common.paths_of(inv):
-            if reg.is_registry_path(path):
-                reg.get_item(inv, host, path)
-            elif files.is_file_path(path):
-                files.get_item(inv, host, path, literal)
-            else:
-                _unsupported(inv, path)
+        _on_each_path(inv, host, common.paths_of(inv), reg.get_item, files.get_item)
 
 
 @registry.cmdlet("Get-ChildItem", endpoint="windows", reference="windows")
 def get_child_item(inv: t.Any) -> None:
     with inv.store.read() as data:
         host = common.host_state(inv, data)
-        for path, literal in common.paths_of(inv) or [("C:\\", True)]:
-            if reg.is_registry_path(path):
-                reg.get_child_items(inv, host, path)
-            elif files.is_file_path(path):
-                files.get_child_items(inv, host, path, literal)
-            else:
-                _unsupported(inv, path)
+        _on_each_path(inv, host, common.paths_of(inv) or [("C:\\", True)], reg.get_child_items, files.get_child_items)
 
 
 @registry.cmdlet("Test-Path", endpoint="windows", reference="windows")
@@ -75,10 +76,4 @@ def new_item(inv: t.Any) -> None:
 def remove_item(inv: t.Any) -> None:
     with inv.store.write() as data:
         host = common.host_state(inv, data)
-        for path, literal in common.paths_of(inv):
-            if reg.is_registry_path(path):
-                reg.remove_item(inv, host, path)
-            elif files.is_file_path(path):
-                files.remove_item(inv, host, path, literal)
-            else:
-                _unsupported(inv, path)
+        _on_each_path(inv, host, common.paths_of(inv), reg.remove_item, files.remove_item)

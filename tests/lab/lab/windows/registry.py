@@ -188,6 +188,22 @@ def _kind_param(inv: t.Any, name: str) -> str | None:
     return next(k for k in KINDS if k.lower() == text.lower())
 
 
+def _key(inv: t.Any, host: dict[str, t.Any], path: str) -> dict[str, t.Any] | None:
+    """The key at ``path``, or None after PowerShell's path-not-found error."""
+    key = find_key(host, path)
+    if key is None:
+        inv.error(common.path_not_found(inv, shown(path)))
+    return key
+
+
+def _keys(inv: t.Any, host: dict[str, t.Any]) -> t.Iterator[dict[str, t.Any]]:
+    """The key of each -Path in turn; a path without one gets its error when its turn comes."""
+    for path, _literal in common.paths_of(inv):
+        key = _key(inv, host, path)
+        if key is not None:
+            yield key
+
+
 def _missing_property(inv: t.Any, name: str, key: dict[str, t.Any]) -> None:
     inv.error(common.error(inv, f"Property {name or '(default)'} does not exist at path {key['path']}.",
                            "InvalidArgument", common.PS_ARGUMENT_EXC, common.PS_ARGUMENT_EXC, target=name))
@@ -198,11 +214,7 @@ def get_item_property(inv: t.Any) -> None:
     wanted = [_value_name(n) for n in common.as_list(inv.params.get("Name"))] or None
     with inv.store.read() as data:
         host = common.host_state(inv, data)
-        for path, _literal in common.paths_of(inv):
-            key = find_key(host, path)
-            if key is None:
-                inv.error(common.path_not_found(inv, shown(path)))
-                continue
+        for key in _keys(inv, host):
             if wanted is None:
                 # A key without values gives no object at all, as the registry provider returns none.
                 if key["values"]:
@@ -223,11 +235,7 @@ def set_item_property(inv: t.Any) -> None:
     kind = _kind_param(inv, "Type")
     with inv.store.write() as data:
         host = common.host_state(inv, data)
-        for path, _literal in common.paths_of(inv):
-            key = find_key(host, path)
-            if key is None:
-                inv.error(common.path_not_found(inv, shown(path)))
-                continue
+        for key in _keys(inv, host):
             existing = key["values"].get(name.lower())
             use = kind or (existing["kind"] if existing else infer_kind(value))
             try:
@@ -253,11 +261,7 @@ def new_item_property(inv: t.Any) -> None:
     kind = _kind_param(inv, "PropertyType") or infer_kind(value)
     with inv.store.write() as data:
         host = common.host_state(inv, data)
-        for path, _literal in common.paths_of(inv):
-            key = find_key(host, path)
-            if key is None:
-                inv.error(common.path_not_found(inv, shown(path)))
-                continue
+        for key in _keys(inv, host):
             if name.lower() in key["values"] and not inv.params.get("Force"):
                 inv.error(common.error(inv, "The property already exists.", "ResourceExists", common.IO_EXC,
                                        common.IO_EXC, target=key["path"]))
@@ -278,11 +282,7 @@ def remove_item_property(inv: t.Any) -> None:
     names = [_value_name(n) for n in common.as_list(inv.params.get("Name"))]
     with inv.store.write() as data:
         host = common.host_state(inv, data)
-        for path, _literal in common.paths_of(inv):
-            key = find_key(host, path)
-            if key is None:
-                inv.error(common.path_not_found(inv, shown(path)))
-                continue
+        for key in _keys(inv, host):
             for name in names:
                 if name.lower() not in key["values"]:
                     _missing_property(inv, name, key)
@@ -293,17 +293,15 @@ def remove_item_property(inv: t.Any) -> None:
 # -- item operations, called by items.py for registry paths ---------------------------------------------
 
 def get_item(inv: t.Any, host: dict[str, t.Any], path: str) -> None:
-    key = find_key(host, path)
+    key = _key(inv, host, path)
     if key is None:
-        inv.error(common.path_not_found(inv, shown(path)))
         return
     inv.write(key_object(host, key))
 
 
 def get_child_items(inv: t.Any, host: dict[str, t.Any], path: str) -> None:
-    key = find_key(host, path)
+    key = _key(inv, host, path)
     if key is None:
-        inv.error(common.path_not_found(inv, shown(path)))
         return
     pending = subkeys(host, key["path"])
     while pending:
@@ -342,9 +340,8 @@ def new_item(inv: t.Any, host: dict[str, t.Any], path: str) -> None:
 
 
 def remove_item(inv: t.Any, host: dict[str, t.Any], path: str) -> None:
-    key = find_key(host, path)
+    key = _key(inv, host, path)
     if key is None:
-        inv.error(common.path_not_found(inv, shown(path)))
         return
     if subkeys(host, key["path"]) and not inv.params.get("Recurse"):
         question = (f"The item at {shown(path)} has children and the Recurse parameter was not specified. If you "

@@ -140,6 +140,14 @@ def start_error(inv: t.Any, svc: dict[str, t.Any], failed: str) -> None:
                            target=svc["name"]))
 
 
+def started(inv: t.Any, host: dict[str, t.Any], svc: dict[str, t.Any]) -> bool:
+    """Start ``svc`` as Start-Service does: False after its error when the service or one it needs cannot start."""
+    failed = start(inv, host, svc)
+    if failed:
+        start_error(inv, svc, failed)
+    return not failed
+
+
 def stop(host: dict[str, t.Any], svc: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """Stop ``svc`` after its running dependants; returns the services stopped, dependants first."""
     stopped = []
@@ -178,10 +186,7 @@ def start_service(inv: t.Any) -> None:
         for svc in select(inv, host):
             if inv.what_if:
                 continue
-            failed = start(inv, host, svc)
-            if failed:
-                start_error(inv, svc, failed)
-            elif inv.params.get("PassThru"):
+            if started(inv, host, svc) and inv.params.get("PassThru"):
                 inv.write(service_object(host, svc))
 
 
@@ -216,9 +221,7 @@ def restart_service(inv: t.Any) -> None:
             stopped = stop(host, svc)
             # The dependants that were running are started again after the service (lab assumption).
             for item in reversed(stopped) if stopped else [svc]:
-                failed = start(inv, host, item)
-                if failed:
-                    start_error(inv, item, failed)
+                if not started(inv, host, item):
                     break
             if inv.params.get("PassThru"):
                 inv.write(service_object(host, svc))
@@ -245,9 +248,7 @@ def set_service(inv: t.Any) -> None:
             svc["description"] = common.plain(inv.params["Description"])
         status = inv.params.get("Status")
         if status == "Running" and svc["status"] != "Running":
-            failed = start(inv, host, svc)
-            if failed:
-                start_error(inv, svc, failed)
+            started(inv, host, svc)
         elif status == "Stopped" and svc["status"] != "Stopped":
             if has_running_dependants(host, svc):
                 inv.error(common.error(inv, f"Cannot stop service '{label(svc)}' because it is dependent on other "
