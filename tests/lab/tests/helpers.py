@@ -1,4 +1,4 @@
-"""What the lab's tests share: the Administrator's sessions, a cmdlet call, and one pipeline run through ``Lab``.
+"""What the lab's tests share: the Administrator's sessions, a cmdlet call, one pipeline through ``Lab``, one over PSRP.
 
 The ``lab`` fixture (a fresh ``Lab.load()``) is in this folder's conftest.py.
 """
@@ -6,6 +6,8 @@ The ``lab`` fixture (a fresh ``Lab.load()``) is in this folder's conftest.py.
 from __future__ import annotations
 
 import typing as t
+
+from pypsrp.powershell import PowerShell, RunspacePool
 
 from lab.engine import Lab
 from lab.model import CommandCall, PipelineResult, SessionInfo
@@ -33,3 +35,13 @@ def windows_runner(default_host: str) -> t.Callable[..., PipelineResult]:
     def run_windows(lab: Lab, name: str, host: str = default_host, **params: t.Any) -> PipelineResult:
         return lab.run_pipeline(windows_session(host), [CommandCall(name, list(params.items()))])
     return run_windows
+
+
+def invoke(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
+    """One cmdlet with named parameters over PSRP with the real pypsrp client; the PowerShell keeps its streams."""
+    ps = PowerShell(pool)
+    ps.add_cmdlet(cmdlet)
+    for key, value in params.items():
+        ps.add_parameter(key, value)
+    ps.invoke()
+    return ps

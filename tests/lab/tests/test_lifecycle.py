@@ -14,8 +14,10 @@ import urllib.request
 
 import pytest
 import yaml
-from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.powershell import RunspacePool
 from pypsrp.wsman import WSMan
+
+from helpers import invoke
 
 LAB_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,15 +45,6 @@ def exchange_pool(hostvars: dict[str, t.Any]) -> RunspacePool:
                   auth=hostvars["ansible_psrp_auth"], username=hostvars["lab_admin_user"],
                   password=hostvars["lab_admin_password"])
     return RunspacePool(wsman, configuration_name="Microsoft.Exchange")
-
-
-def run(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
-    ps = PowerShell(pool)
-    ps.add_cmdlet(cmdlet)
-    for key, value in params.items():
-        ps.add_parameter(key, value)
-    ps.invoke()
-    return ps
 
 
 def remote_domains(control_uri: str) -> list[str]:
@@ -89,7 +82,7 @@ def test_up_status_reset_down(lab_dir) -> None:
     assert "lab_exchange_uri" not in groups["xphone"]["hosts"]["xphone01"]
 
     with exchange_pool(ex01) as pool:
-        created = run(pool, "New-RemoteDomain", Name="XPhone Fax", DomainName="fax.alleo.intern")
+        created = invoke(pool, "New-RemoteDomain", Name="XPhone Fax", DomainName="fax.alleo.intern")
         assert not created.streams.error
     assert "XPhone Fax" in remote_domains(info["control_uri"])
 
@@ -118,14 +111,14 @@ def test_state_survives_a_restart_only_with_keep_state(lab_dir) -> None:
 
     assert cli("up", "--dir", lab_dir, "--free-ports").returncode == 0
     with exchange_pool(inventory_ex01()) as pool:
-        run(pool, "New-RemoteDomain", Name="XPhone SMS", DomainName="sms.alleo.intern")
+        invoke(pool, "New-RemoteDomain", Name="XPhone SMS", DomainName="sms.alleo.intern")
     assert cli("down", "--dir", lab_dir).returncode == 0
 
     assert cli("up", "--dir", lab_dir, "--free-ports", "--keep-state").returncode == 0
     hostvars = inventory_ex01()
     assert "XPhone SMS" in remote_domains(hostvars["lab_control_uri"])
     with exchange_pool(hostvars) as pool:
-        [domain] = run(pool, "Get-RemoteDomain", Identity="XPhone SMS").output
+        [domain] = invoke(pool, "Get-RemoteDomain", Identity="XPhone SMS").output
     assert domain.adapted_properties["DomainName"] == "sms.alleo.intern"
     assert cli("down", "--dir", lab_dir).returncode == 0
 
@@ -174,7 +167,7 @@ def test_control_api(lab_env) -> None:
 
     pool = RunspacePool(lab_env.wsman("EX01"), configuration_name="Microsoft.Exchange")
     pool.open()
-    run(pool, "Get-RemoteDomain")
+    invoke(pool, "Get-RemoteDomain")
     stats = control(uri, "/stats")[1]
     assert stats["sessions"]["open"] == 1 and stats["requests"] >= 3
     assert control(uri, "/shells")[1][0]["user"] == "ALLEO\\Administrator"

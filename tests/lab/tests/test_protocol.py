@@ -17,6 +17,8 @@ from pypsrp.serializer import TaggedValue
 from lab import registry, winrs
 from lab.model import CmdletError, LabEnum, LabObject, SecureString
 
+from helpers import invoke
+
 SEEN: dict[str, t.Any] = {}
 
 
@@ -72,15 +74,6 @@ def test_cmdlets() -> t.Iterator[None]:
     yield
     for name in TEST_CMDLETS:
         registry.CMDLETS.pop(name.lower(), None)
-
-
-def invoke(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
-    ps = PowerShell(pool)
-    ps.add_cmdlet(cmdlet)
-    for key, value in params.items():
-        ps.add_parameter(key, value)
-    ps.invoke()
-    return ps
 
 
 # -- PSRP ---------------------------------------------------------------------------------------------

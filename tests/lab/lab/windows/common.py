@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import typing as t
 
+from .. import errors
 from ..model import CmdletError, LabEnum, SecureString
 
 ITEM_NOT_FOUND_EXC = "System.Management.Automation.ItemNotFoundException"
 PS_ARGUMENT_EXC = "System.Management.Automation.PSArgumentException"
 IO_EXC = "System.IO.IOException"
-PROMPT_TEXT = ("A command that prompts the user failed because the host program or the command type does not "
-               "support user interaction. The host was attempting to request confirmation with the following "
-               "message: {0}")
+PROMPT_TEXT = errors.PROMPT_TEXT
 
 
 def command_class(cmdlet_name: str) -> str:
