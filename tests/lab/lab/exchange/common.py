@@ -242,6 +242,20 @@ def rekey(records: dict[str, dict[str, t.Any]], rec: dict[str, t.Any], old_key: 
     records[new_name.lower()] = rec
 
 
+def set_record(inv: registry.Invocation, rec: dict[str, t.Any], skip: tuple[str, ...] = ("Identity",),
+               valid: t.Callable[[dict[str, t.Any]], bool] | None = None) -> bool:
+    """A Set- cmdlet's change: the bound parameters onto ``rec``, unless the result fails ``valid`` (which writes
+    its own error). True when ``rec`` changed; Exchange's no-op warning when nothing would."""
+    updated = copy.deepcopy(rec)
+    changed = apply_settings(inv, updated, skip)
+    if valid is not None and not valid(updated):
+        return False
+    rec.update(updated)
+    if not changed:
+        no_op(inv, rec["Identity"])
+    return changed
+
+
 def same_value(a: t.Any, b: t.Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return sorted(str(x).lower() for x in a) == sorted(str(x).lower() for x in b)

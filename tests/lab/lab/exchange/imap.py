@@ -66,7 +66,6 @@ def set_imap_settings(inv) -> None:
         if server is None:
             return
         rec = data["hosts"][server]["imap_settings"]
-        if not common.apply_settings(inv, rec, skip=("Server",)):
-            common.no_op(inv, rec["Identity"])
+        if not common.set_record(inv, rec, ("Server",)):
             return
     inv.warn(RESTART_WARNING.format(server))

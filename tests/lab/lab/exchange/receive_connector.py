@@ -3,7 +3,6 @@ each Exchange server, and Exchange's rule that Bindings + RemoteIPRanges must no
 
 from __future__ import annotations
 
-import copy
 import typing as t
 
 from .. import binding, errors, topology
@@ -117,12 +116,17 @@ def conflict(data: dict[str, t.Any], rec: dict[str, t.Any]) -> tuple[dict[str, t
     return None
 
 
-def _report_conflict(inv, found: tuple[dict[str, t.Any], str]) -> None:
+def _fits(inv, data: dict[str, t.Any], rec: dict[str, t.Any]) -> bool:
+    """Whether ``rec`` can stand beside its server's other connectors; Exchange's conflict error when it cannot."""
+    found = conflict(data, rec)
+    if found is None:
+        return True
     other, rule = found
     text = ROLE_CONFLICT_TEXT if rule == "role" else CONFLICT_TEXT
     exc = ("Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorRoleConflictException"
            if rule == "role" else "Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorBindingConflictException")
     common.fail(inv, text.format(other["Identity"]), exc, category="InvalidOperation", target=other["Identity"])
+    return False
 
 
 def find(data: dict[str, t.Any], identity: t.Any) -> list[dict[str, t.Any]]:
@@ -196,9 +200,7 @@ def new_receive_connector(inv) -> None:
         if not rec["Bindings"]:
             common.fail(inv, "The Bindings parameter can't be empty.", errors.ARGUMENT_EXC, category="InvalidArgument")
             return
-        other = conflict(data, rec)
-        if other is not None:
-            _report_conflict(inv, other)
+        if not _fits(inv, data, rec):
             return
         server_connectors(data, server)[name.lower()] = rec
     inv.write(_render(rec))
@@ -215,15 +217,7 @@ def set_receive_connector(inv) -> None:
         new_name = inv.params.get("Name")
         if common.name_taken(inv, records, rec, new_name, lambda name: _dn(data, rec["Server"], name)):
             return
-        updated = copy.deepcopy(rec)
-        changed = common.apply_settings(inv, updated, skip=("Identity",))
-        other = conflict(data, updated)
-        if other is not None:
-            _report_conflict(inv, other)
-            return
-        rec.update(updated)
-        if not changed:
-            common.no_op(inv, rec["Identity"])
+        if not common.set_record(inv, rec, valid=lambda updated: _fits(inv, data, updated)):
             return
         if new_name:
             common.rekey(records, rec, old_key, new_name, _dn(data, rec["Server"], new_name), f"{rec['Server']}\\{new_name}")

@@ -20,6 +20,8 @@ ENUMS = {
 
 BUILTIN_CONTEXTS = ("the built-in remote domain named Default in on-premises", "the built-in remote domain named Default")
 NEW_CONTEXTS = ("new remote domains that you create",)
+# -Identity names a remote domain by its name or its domain name ("fax" or "fax.alleo.intern").
+IDENTITY_FIELDS = ("Name", "DomainName")
 
 
 def _records(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -56,7 +58,7 @@ def _render(rec: dict[str, t.Any]):
 def get_remote_domain(inv) -> None:
     with inv.store.read() as data:
         records = list(_records(data).values())
-    common.write_matching(inv, records, _render, ("Name", "DomainName"))
+    common.write_matching(inv, records, _render, IDENTITY_FIELDS)
 
 
 @common.cmdlet("New-RemoteDomain")
@@ -81,15 +83,14 @@ def new_remote_domain(inv) -> None:
 def set_remote_domain(inv) -> None:
     with inv.store.write() as data:
         records = _records(data)
-        rec = common.find_one(inv, records.values(), inv.params["Identity"], ("Name", "DomainName"))
+        rec = common.find_one(inv, records.values(), inv.params["Identity"], IDENTITY_FIELDS)
         if rec is None:
             return
         new_name = inv.params.get("Name")
         if common.name_taken(inv, records, rec, new_name, lambda name: _dn(data, name)):
             return
         old_key = rec["Name"].lower()
-        if not common.apply_settings(inv, rec):
-            common.no_op(inv, rec["Identity"])
+        if not common.set_record(inv, rec):
             return
         if new_name:
             common.rekey(records, rec, old_key, new_name, _dn(data, new_name))
@@ -99,7 +100,7 @@ def set_remote_domain(inv) -> None:
 def remove_remote_domain(inv) -> None:
     with inv.store.write() as data:
         records = _records(data)
-        rec = common.find_one(inv, records.values(), inv.params["Identity"], ("Name", "DomainName"))
+        rec = common.find_one(inv, records.values(), inv.params["Identity"], IDENTITY_FIELDS)
         if rec is None:
             return
         if rec["DomainName"] == "*":

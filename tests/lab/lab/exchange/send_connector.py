@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import typing as t
 
 from . import common
@@ -94,13 +93,7 @@ def set_send_connector(inv) -> None:
             return
         if "AuthenticationCredential" in inv.params:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
-        updated = copy.deepcopy(rec)
-        changed = common.apply_settings(inv, updated, skip=("Identity", "Force"))
-        if not _check_smart_hosts(inv, updated):
-            return
-        rec.update(updated)
-        if not changed:
-            common.no_op(inv, rec["Identity"])
+        if not common.set_record(inv, rec, ("Identity", "Force"), lambda updated: _check_smart_hosts(inv, updated)):
             return
         if new_name:
             common.rekey(connectors(data), rec, old_key, new_name, _dn(data, new_name))

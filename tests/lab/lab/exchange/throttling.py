@@ -109,8 +109,7 @@ def set_throttling_policy(inv) -> None:
             return
         if inv.has("IsServiceAccount"):
             inv.params["IsServiceAccount"] = bool(inv.params["IsServiceAccount"])
-        if not common.apply_settings(inv, rec, skip=("Identity", "Force")):
-            common.no_op(inv, rec["Identity"])
+        if not common.set_record(inv, rec, ("Identity", "Force")):
             return
         if new_name:
             common.rekey(policies(data), rec, old_key, new_name, _dn(data, new_name))
