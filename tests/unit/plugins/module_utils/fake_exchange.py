@@ -258,3 +258,30 @@ class FakeExchange(object):
         entries = self.permissions.get(params["Identity"].lower(), [])
         self.permissions[params["Identity"].lower()] = [
             e for e in entries if not (e["UserSid"] == params["User"] and params["ExtendedRights"] in e["ExtendedRights"])]
+
+
+def merged(base, **changes):
+    """``base`` with some options changed."""
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
+def run_core(core, fx, check_mode=False, diff_mode=False, defaults=None, extra=None, **options):
+    """Run a module core (``run(session, params, ...)``) against ``fx`` the way the action plugin does.
+
+    Options not given are None, as Ansible passes them; ``defaults`` are the argument spec defaults the
+    test relies on; ``extra`` are keyword arguments for ``core.run`` (e.g. a no-op ``sleep``).
+    """
+    # Imported here so that this helper module imports without the collection on the path.
+    from ansible_collections.xphone.connect.plugins.module_utils import connection  # pylint: disable=import-outside-toplevel
+    from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession  # pylint: disable=import-outside-toplevel
+
+    params = dict((k, None) for k in core.ARGUMENT_SPEC)
+    params["state"] = "present"
+    params.update(defaults or {})
+    params.update(options)
+    settings = connection.resolve_settings(dict((k, None) for k in connection.CONNECTION_OPTIONS),
+                                           {"XPHONE_EXCHANGE_SERVER": "ex01", "XPHONE_EXCHANGE_USERNAME": "u"})[0]
+    with ExchangeSession(settings, transport=fx, sleep=lambda s: None) as sess:
+        return core.run(sess, params, check_mode=check_mode, diff_mode=diff_mode, **(extra or {}))

@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from fake_exchange import FakeExchange
+from fake_exchange import merged, run_core
 
 from ansible_collections.xphone.connect.plugins.module_utils import connection, connector
 from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
-from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession
 
 FAX = dict(type="send", name="XPhone fax", address_spaces=["fax.alleo.intern"], smart_hosts=["192.168.10.25"], port=2533)
 RELAY = dict(type="receive", server="EX01", name="Relay XPhone", remote_ip_ranges=["192.168.10.25"],
              permission_groups=["AnonymousUsers"], anonymous_relay=True)
 
 
-def merged(base, **changes):
-    out = dict(base)
-    out.update(changes)
-    return out
-
-
-@pytest.fixture
-def fx():
-    return FakeExchange()
-
-
 def run(fx, check_mode=False, diff_mode=False, **options):
-    params = dict((k, None) for k in connector.ARGUMENT_SPEC)
-    params.update(state="present", allow_wide_remote_ip_ranges=False, allow_external_authoritative=False)
-    params.update(options)
-    settings = connection.resolve_settings(dict((k, None) for k in connection.CONNECTION_OPTIONS),
-                                           {"XPHONE_EXCHANGE_SERVER": "ex01", "XPHONE_EXCHANGE_USERNAME": "u"})[0]
-    with ExchangeSession(settings, transport=fx, sleep=lambda s: None) as sess:
-        return connector.run(sess, params, check_mode=check_mode, diff_mode=diff_mode, sleep=lambda s: None)
+    return run_core(connector, fx, check_mode, diff_mode,
+                    defaults=dict(allow_wide_remote_ip_ranges=False, allow_external_authoritative=False),
+                    extra=dict(sleep=lambda s: None), **options)
 
 
 def send(fx, name="XPhone fax"):

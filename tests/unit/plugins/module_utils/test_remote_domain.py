@@ -6,36 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from fake_exchange import FakeExchange
+from fake_exchange import merged, run_core
 
-from ansible_collections.xphone.connect.plugins.module_utils import connection, remote_domain
+from ansible_collections.xphone.connect.plugins.module_utils import remote_domain
 from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
-from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession
 
 SEED = dict(name="fax", domain_name="fax.alleo.intern", character_set="iso-8859-1", non_mime_character_set="iso-8859-1",
             allowed_oof_type="None", auto_reply_enabled=False, delivery_report_enabled=False, ndr_enabled=False,
             content_type="MimeText", tnef_enabled=False)
 
 
-def merged(base, **changes):
-    out = dict(base)
-    out.update(changes)
-    return out
-
-
-@pytest.fixture
-def fx():
-    return FakeExchange()
-
-
 def run(fx, check_mode=False, diff_mode=False, **options):
-    params = dict((k, None) for k in remote_domain.ARGUMENT_SPEC)
-    params["state"] = "present"
-    params.update(options)
-    settings = connection.resolve_settings(dict((k, None) for k in connection.CONNECTION_OPTIONS),
-                                           {"XPHONE_EXCHANGE_SERVER": "ex01", "XPHONE_EXCHANGE_USERNAME": "u"})[0]
-    with ExchangeSession(settings, transport=fx, sleep=lambda s: None) as sess:
-        return remote_domain.run(sess, params, check_mode=check_mode, diff_mode=diff_mode)
+    return run_core(remote_domain, fx, check_mode, diff_mode, **options)
 
 
 def fax(fx):
