@@ -99,6 +99,37 @@ def _seed_xphone(host: dict[str, t.Any], topo_host: dict[str, t.Any]) -> None:
         reg.ensure_key(host, path + "\\Windows Mail")
 
 
+def _seed_declared(host: dict[str, t.Any], topo_host: dict[str, t.Any]) -> None:
+    """A host's own ``registry``, ``files`` and ``services`` from the topology, on top of the built-in seed.
+
+    registry: [{key: 'HKLM:\\SOFTWARE\\X', values: [{name: '', type: String, data: 'text'}]}]
+    files:    [{path: 'C:\\dir\\f.xml', content: '...', encoding: UTF8}] or [{path: 'C:\\dir', directory: true}]
+    services: [{name: X, display_name: X, status: Running, start_type: Automatic, depends_on: [], start_name: LocalSystem}]
+    """
+    where = topo_host.get("name")
+    for entry in topo_host.get("registry") or []:
+        full = reg.parse(str(entry.get("key") or ""))
+        if full is None:
+            raise ValueError(f"topology host {where}: registry key {entry.get('key')!r} is not an HKLM:/HKCU: path")
+        key = reg.ensure_key(host, full)
+        for value in entry.get("values") or []:
+            reg.set_value(key, str(value.get("name", "")), str(value.get("type", "String")), value.get("data"))
+    for entry in topo_host.get("files") or []:
+        full = files.parse(str(entry.get("path") or ""))
+        if full is None:
+            raise ValueError(f"topology host {where}: file path {entry.get('path')!r} is not a C:\\ path")
+        if entry.get("directory"):
+            files.ensure_dir(host, full)
+        else:
+            text = _crlf(str(entry.get("content", "")))
+            files.write_file(host, full, files.encode_text(text, str(entry.get("encoding", "UTF8"))))
+    for entry in topo_host.get("services") or []:
+        services.add_service(host, entry["name"], entry.get("display_name") or entry["name"],
+                             status=entry.get("status", "Stopped"), start_type=entry.get("start_type", "Manual"),
+                             depends_on=entry.get("depends_on"), start_name=entry.get("start_name", "LocalSystem"),
+                             path_name=entry.get("path_name", ""), description=entry.get("description", ""))
+
+
 def seed_windows(state: dict[str, t.Any], topology: dict[str, t.Any]) -> None:
     for topo_host in topology.get("hosts") or []:
         host = state["hosts"].get(topo_host["name"])
@@ -114,3 +145,4 @@ def seed_windows(state: dict[str, t.Any], topology: dict[str, t.Any]) -> None:
             _seed_exchange(host, topo_host)
         if topo_host.get("xphone") is not None or topo_host.get("role") == "windows":
             _seed_xphone(host, topo_host)
+        _seed_declared(host, topo_host)
