@@ -187,12 +187,12 @@ def test_injection_strings_are_stored_literally(lab_env, tmp_path):
 
 
 def test_password_never_shown_and_host_connection_never_opened(lab_env, tmp_path):
-    run = play(lab_env, tmp_path, "exchange_remote_domain", SEED_REMOTE_DOMAIN, "-vvv", "--diff")
+    run = play(lab_env, tmp_path, "exchange_remote_domain", SEED_REMOTE_DOMAIN, "-vvvv", "--diff")
     assert run.rc == 0, run.output
     assert lab_env.admin_password not in run.output
     assert {a["endpoint"] for a in lab_env.audit()} == {"exchange"}
     wrong = play(lab_env, tmp_path, "exchange_remote_domain", dict(SEED_REMOTE_DOMAIN, password="Wrong-Pass-4711"),
-                 "-vvv", register=False)
+                 "-vvvv", register=False)
     assert wrong.rc != 0 and "Wrong-Pass-4711" not in wrong.output
     assert "credentials" in wrong.output or "Authentication" in wrong.output
 

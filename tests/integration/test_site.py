@@ -140,7 +140,7 @@ def test_site_check_then_apply_then_nothing_to_do(lab_env, tmp_path):
 
 
 def test_site_never_shows_the_password(lab_env, tmp_path):
-    run = site(lab_env, tmp_path, "--diff", "-vvv")
+    run = site(lab_env, tmp_path, "--diff", "-vvvv")
     assert run.rc == 0, run.output
     assert lab_env.admin_password not in run.output
     assert all(lab_env.admin_password not in repr(entry) for entry in lab_env.audit())
