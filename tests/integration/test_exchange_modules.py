@@ -16,8 +16,6 @@ import sys
 
 import yaml
 
-from lab.model import CommandCall, SessionInfo
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 
@@ -37,10 +35,7 @@ RELAY = {"type": "receive", "server": "EX01", "name": "Relay XPhone", "remote_ip
 
 
 def exchange(handle, cmdlet, **params):
-    session = SessionInfo(host="EX01", endpoint="exchange", user="%s\\%s" % (handle.domain_netbios, handle.admin_name))
-    result = handle.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
-    assert not result.errors and result.terminating_error is None, (cmdlet, result.errors)
-    return [o.properties for o in result.output]
+    return [o.properties for o in handle.exchange(cmdlet, **params)]
 
 
 def named(objects, name):

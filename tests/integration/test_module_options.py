@@ -31,7 +31,7 @@ import yaml
 
 from ansible_collections.xphone.connect.plugins.module_utils import connector, remote_domain
 from ansible_collections.xphone.connect.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
-from lab.model import CommandCall, LabEnum, SessionInfo
+from lab.model import LabEnum
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
@@ -279,10 +279,7 @@ ALL_CASES = [(kind, case) for kind, spec in KINDS.items() for case in spec.cases
 # --- reading the lab -------------------------------------------------------------------------------------
 
 def exchange(handle, cmdlet, **params):
-    session = SessionInfo(host="EX01", endpoint="exchange", user="%s\\%s" % (handle.domain_netbios, handle.admin_name))
-    result = handle.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
-    assert not result.errors and result.terminating_error is None, (cmdlet, result.errors)
-    return [o.properties for o in result.output]
+    return [o.properties for o in handle.exchange(cmdlet, **params)]
 
 
 def read(handle, kind, args):

@@ -4,8 +4,6 @@ import json
 import os
 import sys
 
-from lab.model import CommandCall, SessionInfo
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 
@@ -14,13 +12,6 @@ import ansible_run  # noqa: E402  # pylint: disable=wrong-import-position
 SITE = "playbooks/site.yml"
 DEMO_VARS = "@" + os.path.join(REPO, "playbooks", "vars", "demo.yml")
 WRITE_VERBS = ("New-", "Set-", "Add-", "Remove-")
-
-
-def exchange(handle, cmdlet, **params):
-    session = SessionInfo(host="EX01", endpoint="exchange", user="%s\\%s" % (handle.domain_netbios, handle.admin_name))
-    result = handle.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
-    assert not result.errors and result.terminating_error is None, (cmdlet, result.errors, result.terminating_error)
-    return result.output
 
 
 def names(objects):
@@ -43,41 +34,41 @@ def writes(handle):
 def test_only_the_listed_services_with_their_ports(lab_env, tmp_path):
     run = site(lab_env, tmp_path, xphone_um_services=["fax"], mail_flow_smart_host_ports={"fax": 2600})
     assert run.rc == 0, run.output
-    send = by_name(exchange(lab_env, "Get-SendConnector"))
+    send = by_name(lab_env.exchange("Get-SendConnector"))
     assert "xphone fax" in send and "xphone sms" not in send
     assert int(send["xphone fax"]["Port"]) == 2600
-    assert "fax" in names(exchange(lab_env, "Get-RemoteDomain"))
-    assert "sms" not in names(exchange(lab_env, "Get-RemoteDomain"))
+    assert "fax" in names(lab_env.exchange("Get-RemoteDomain"))
+    assert "sms" not in names(lab_env.exchange("Get-RemoteDomain"))
 
 
 def test_drift_is_repaired_and_reported(lab_env, tmp_path):
     assert site(lab_env, tmp_path).rc == 0
     # An administrator changes things by hand.
-    exchange(lab_env, "Set-RemoteDomain", Identity="fax", ContentType="MimeHtmlText", TNEFEnabled=True)
-    exchange(lab_env, "Set-ReceiveConnector", Identity="EX02\\Relay XPhone", RemoteIPRanges=["127.0.0.21", "127.0.0.99"])
+    lab_env.exchange("Set-RemoteDomain", Identity="fax", ContentType="MimeHtmlText", TNEFEnabled=True)
+    lab_env.exchange("Set-ReceiveConnector", Identity="EX02\\Relay XPhone", RemoteIPRanges=["127.0.0.21", "127.0.0.99"])
 
     run = site(lab_env, tmp_path, "--diff")
     assert run.rc == 0, run.output
     assert run.hosts["ex01"]["changed"] == 1 and run.hosts["ex02"]["changed"] == 1 and run.hosts["ex03"]["changed"] == 0, run.output
-    fax = by_name(exchange(lab_env, "Get-RemoteDomain"))["fax"]
+    fax = by_name(lab_env.exchange("Get-RemoteDomain"))["fax"]
     assert str(fax["ContentType"]) == "MimeText" and fax["TNEFEnabled"] is False
-    relay = by_name(exchange(lab_env, "Get-ReceiveConnector", Server="EX02"))["relay xphone"]
+    relay = by_name(lab_env.exchange("Get-ReceiveConnector", Server="EX02"))["relay xphone"]
     assert [str(r) for r in relay["RemoteIPRanges"]] == ["127.0.0.21"]
 
 
 def test_absent_removes_what_the_role_created(lab_env, tmp_path):
-    before_send = names(exchange(lab_env, "Get-SendConnector"))
-    before_domains = names(exchange(lab_env, "Get-RemoteDomain"))
-    before_receive = names(exchange(lab_env, "Get-ReceiveConnector"))
+    before_send = names(lab_env.exchange("Get-SendConnector"))
+    before_domains = names(lab_env.exchange("Get-RemoteDomain"))
+    before_receive = names(lab_env.exchange("Get-ReceiveConnector"))
     assert site(lab_env, tmp_path).rc == 0
-    assert names(exchange(lab_env, "Get-SendConnector")) != before_send
+    assert names(lab_env.exchange("Get-SendConnector")) != before_send
 
     removed = site(lab_env, tmp_path, mail_flow_state="absent")
     assert removed.rc == 0, removed.output
     assert removed.changed > 0
-    assert names(exchange(lab_env, "Get-SendConnector")) == before_send
-    assert names(exchange(lab_env, "Get-RemoteDomain")) == before_domains
-    assert names(exchange(lab_env, "Get-ReceiveConnector")) == before_receive
+    assert names(lab_env.exchange("Get-SendConnector")) == before_send
+    assert names(lab_env.exchange("Get-RemoteDomain")) == before_domains
+    assert names(lab_env.exchange("Get-ReceiveConnector")) == before_receive
 
     again = site(lab_env, tmp_path, mail_flow_state="absent")
     assert again.rc == 0 and again.changed == 0, again.output
@@ -94,7 +85,7 @@ def test_relay_open_to_a_whole_network_is_refused(lab_env, tmp_path):
     run = site(lab_env, tmp_path, mail_flow_remote_ip_ranges=["10.0.0.0/16"])
     assert run.rc != 0
     assert "10.0.0.0/16" in run.output
-    assert "relay xphone" not in names(exchange(lab_env, "Get-ReceiveConnector"))
+    assert "relay xphone" not in names(lab_env.exchange("Get-ReceiveConnector"))
 
 
 def test_host_name_as_relay_address_is_refused_with_advice(lab_env, tmp_path):

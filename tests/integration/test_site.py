@@ -4,8 +4,6 @@ lab's inventory with the demo variables; check mode, apply, apply again."""
 import os
 import sys
 
-from lab.model import CommandCall, SessionInfo
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 
@@ -25,14 +23,6 @@ def text(value):
     return None if value is None else str(value)
 
 
-def exchange(handle, cmdlet, **params):
-    """Run one Exchange cmdlet in the lab as its administrator; returns the output objects."""
-    session = SessionInfo(host="EX01", endpoint="exchange", user="%s\\%s" % (handle.domain_netbios, handle.admin_name))
-    result = handle.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
-    assert not result.errors and result.terminating_error is None, (cmdlet, result.errors, result.terminating_error)
-    return result.output
-
-
 def by_name(objects):
     return {str(o.properties["Name"]).lower(): o.properties for o in objects}
 
@@ -43,7 +33,7 @@ def exchange_hosts(handle):
 
 def relay_users(handle, server, connector):
     """Principals that hold the relay right (not denied) on one receive connector."""
-    aces = exchange(handle, "Get-ADPermission", Identity="%s\\%s" % (server, connector))
+    aces = handle.exchange("Get-ADPermission", Identity="%s\\%s" % (server, connector))
     return sorted(
         str(ace.properties["User"]) for ace in aces
         if RELAY_RIGHT in [r.lower() for r in text(ace.properties.get("ExtendedRights")) or []] and not ace.properties.get("Deny")
@@ -69,7 +59,7 @@ def site(handle, scratch, *args, extra=()):
 
 
 def assert_configured(handle):
-    send = by_name(exchange(handle, "Get-SendConnector"))
+    send = by_name(handle.exchange("Get-SendConnector"))
     for service, port in (("fax", 2533), ("sms", 2544)):
         conn = send["xphone %s" % service]
         assert [s.lower() for s in text(conn["AddressSpaces"])] == ["smtp:%s.alleo.intern;1" % service]
@@ -78,7 +68,7 @@ def assert_configured(handle):
         assert text(conn["SmartHostAuthMechanism"]) == "None"
         assert conn["DNSRoutingEnabled"] is False
 
-    domains = by_name(exchange(handle, "Get-RemoteDomain"))
+    domains = by_name(handle.exchange("Get-RemoteDomain"))
     for service in ("fax", "sms"):
         dom = domains[service]
         assert text(dom["DomainName"]).lower() == "%s.alleo.intern" % service
@@ -90,7 +80,7 @@ def assert_configured(handle):
             assert dom[flag] is False, (service, flag, dom[flag])
 
     for server in exchange_hosts(handle):
-        receive = by_name(exchange(handle, "Get-ReceiveConnector", Server=server))
+        receive = by_name(handle.exchange("Get-ReceiveConnector", Server=server))
         relay = receive["relay xphone"]
         assert text(relay["Bindings"]) == ["0.0.0.0:2500"]
         assert text(relay["RemoteIPRanges"]) == ["127.0.0.21"]
@@ -106,7 +96,7 @@ def test_site_check_then_apply_then_nothing_to_do(lab_env, tmp_path):
     store = lab_env.lab.store
     before = significant(store.snapshot())
     servers = exchange_hosts(lab_env)
-    default_domain = by_name(exchange(lab_env, "Get-RemoteDomain"))["default"]
+    default_domain = by_name(lab_env.exchange("Get-RemoteDomain"))["default"]
 
     check = site(lab_env, tmp_path, "--check", "--diff")
     assert check.rc == 0, check.output
@@ -126,7 +116,7 @@ def test_site_check_then_apply_then_nothing_to_do(lab_env, tmp_path):
     assert apply.hosts["ex01"]["changed"] >= 3 and apply.failed == 0, apply.output
     assert_configured(lab_env)
     # Only the UM domains get plain text: the organisation's Default remote domain (*) is untouched.
-    assert by_name(exchange(lab_env, "Get-RemoteDomain"))["default"] == default_domain
+    assert by_name(lab_env.exchange("Get-RemoteDomain"))["default"] == default_domain
 
     writes = len(write_calls(lab_env))
     again = site(lab_env, tmp_path)

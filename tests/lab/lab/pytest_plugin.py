@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from .control import RunningLab
+from .model import CommandCall, SessionInfo
 
 DEFAULT_TOPOLOGY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "topology", "default.yml")
 
@@ -92,6 +93,14 @@ class LabHandle:
         return WSMan(ep.address, port=ep.ports[port_name], path="PowerShell" if endpoint == "exchange" else "wsman",
                      ssl=https, auth=auth, username=username or self.admin_user,
                      password=password if password is not None else self.admin_password, **kwargs)
+
+    def exchange(self, cmdlet: str, host: str = "EX01", **params: t.Any) -> list[t.Any]:
+        """Run one Exchange cmdlet in the lab as its administrator; the output objects, or AssertionError on any error."""
+        session = SessionInfo(host=host, endpoint="exchange", user=f"{self.domain_netbios}\\{self.admin_name}")
+        result = self.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
+        if result.errors or result.terminating_error is not None:
+            raise AssertionError((cmdlet, result.errors, result.terminating_error))
+        return result.output
 
     # -- control -------------------------------------------------------------------------------------
     def reset(self) -> None:
