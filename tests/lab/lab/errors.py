@@ -16,7 +16,6 @@ AMBIGUOUS_EXC = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguou
 ALREADY_EXISTS_EXC = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException"
 TASK_EXC = "Microsoft.Exchange.Configuration.Tasks.TaskException"
 ARGUMENT_EXC = "System.ArgumentException"
-INVALID_OPERATION_EXC = "System.InvalidOperationException"
 BINDING_EXC = "System.Management.Automation.ParameterBindingException"
 ARG_VALIDATION_EXC = "System.Management.Automation.ParameterBindingValidationException"
 ARG_TRANSFORM_EXC = "System.Management.Automation.ParameterBindingArgumentTransformationException"
