@@ -315,7 +315,7 @@ def parse_timespan(value):
     text = str(value).strip()
     if text.isdigit():
         return int(text)
-    # Exchange shows some defaults in words ("5 seconds", "ten minutes" is not parsed).
+    # Also accepted as input in the words the Exchange docs use ("5 seconds"; "ten minutes" is not parsed).
     words = _SPAN_WORDS_RE.match(text)
     if words:
         return int(words.group(1)) * _SPAN_WORDS[words.group(2).lower()]

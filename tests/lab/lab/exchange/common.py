@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 import typing as t
 import uuid
 
@@ -335,6 +336,30 @@ def session_user_key(data: dict[str, t.Any], user: str) -> str | None:
 NOT_PROPERTIES = {"Identity", "DomainController", "Confirm", "WhatIf", "Force", "Server", "Name"}
 
 
+# The docs write some defaults in words ("5 seconds", "ten minutes", "256 kilobytes", "2 percent"); Exchange shows
+# the typed value (00:00:05, 256 KB (262,144 bytes), 2), so the lab stores that.
+_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10, "fifteen": 15, "thirty": 30, "sixty": 60}
+_SPAN_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_SIZE_WORDS = {"bytes": "B", "kilobytes": "KB", "megabytes": "MB", "gigabytes": "GB", "terabytes": "TB"}
+
+
+def _worded(value: str) -> tuple[int, str] | None:
+    """``5 seconds`` / ``ten minutes`` / ``2 percent`` -> (number, unit word), else None."""
+    match = re.fullmatch(r"(\d+|[a-z]+)\s+([a-z]+)", value.strip().lower())
+    if not match:
+        return None
+    number = int(match.group(1)) if match.group(1).isdigit() else _WORD_NUMBERS.get(match.group(1))
+    return None if number is None else (number, match.group(2))
+
+
+def _timespan_text(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}.{clock}" if days else clock
+
+
 def typed_default(text: t.Any, ptype: str) -> t.Any:
     """A reference default (``$true``, ``25 MB``, ``unlimited``, ``10``) as the value Exchange shows."""
     if text is None:
@@ -349,6 +374,15 @@ def typed_default(text: t.Any, ptype: str) -> t.Any:
         return [] if ptype == "MultiValuedProperty" else None
     if lowered == "unlimited":
         return "Unlimited"
+    worded = _worded(value)
+    if worded:
+        number, unit = worded
+        if ptype in ("EnhancedTimeSpan", "TimeSpan") and unit.rstrip("s") in _SPAN_UNITS:
+            return _timespan_text(number * _SPAN_UNITS[unit.rstrip("s")])
+        if ptype in ("ByteQuantifiedSize", "Unlimited") and unit in _SIZE_WORDS:
+            return binding.format_size(binding.size_bytes(f"{number} {_SIZE_WORDS[unit]}"))
+        if ptype in ("Int32", "UInt32", "Int64") and unit in ("percent", "seconds", "second"):
+            return number
     if ptype in ("ByteQuantifiedSize", "Unlimited") and binding.size_bytes(value) is not None and not value.isdigit():
         return binding.format_size(binding.size_bytes(value))
     if ptype in ("Int32", "UInt32", "Int64", "Unlimited") and value.replace(",", "").isdigit():
