@@ -134,6 +134,7 @@ build: venv
 
 bench: collection
 	$(BIN)/python tests/lab/bench.py
+	$(BIN)/python tests/lab/bench_site.py
 
 clean:
 	rm -rf $(OUT) $(VENV) collections

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from ansible_collections.xphone.connect.plugins.module_utils import remote_domain
-from ansible_collections.xphone.connect.plugins.plugin_utils.exchange_action import ExchangeActionBase
+from ansible_collections.xphone.connect.plugins.plugin_utils.action import XPhoneAction
 
 
-class ActionModule(ExchangeActionBase):
+class ActionModule(XPhoneAction):
     CORE = remote_domain

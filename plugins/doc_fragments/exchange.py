@@ -103,20 +103,37 @@ notes:
     connection settings, and the host's C(ansible_host)/C(ansible_user)/C(ansible_password)."
 '''
 
-    # Attributes shared by the Exchange modules.
+    # Support levels of the Exchange modules for the attributes that ansible.builtin.action_common_attributes
+    # (and its ACTIONGROUPS, CONN and FLOW parts) describe.
     ATTRIBUTES = r'''
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
   platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
     platforms: windows
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be set on the controller.
+  action_group:
     support: full
+    membership:
+      - xphone.connect.exchange
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  become:
+    support: none
+    details: The module runs on the controller and acts on Exchange as the account it connects with; C(become) is
+      ignored with a warning.
+  connection:
+    support: partial
+    details: The host's own connection is never opened; its psrp/winrm settings (address, user, password,
+      authentication, certificate validation) are read to connect to Exchange's /PowerShell endpoint. One session per
+      host is kept for the whole play by the C(xphone.connect.remoting) persistent connection.
+  delegation:
+    support: none
+    details: C(delegate_to) does not change where the module runs (always the controller) or which Exchange server it
+      talks to (the task's host, or O(connection_uri)).
 '''

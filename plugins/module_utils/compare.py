@@ -583,14 +583,24 @@ def names():
 
 
 class Domain(IText):
-    """SmtpDomainWithSubdomains (TlsDomain): ``alleo.intern`` or ``*.alleo.intern``."""
+    """SmtpDomainWithSubdomains (TlsDomain, DomainName): ``alleo.intern`` or ``*.alleo.intern``.
+
+    ``allow_star``: ``*`` alone, which only the Default remote domain has.
+    """
 
     name = "domain"
+
+    def __init__(self, allow_star=False):
+        self.allow_star = allow_star
 
     def to_param(self, option, value):
         if value is None or value == "":
             return None
-        return validate_domain(option, value)
+        return validate_domain(option, value, allow_star=self.allow_star)
+
+    def key(self, value):
+        text = IText.key(self, value)
+        return text.rstrip(".") if text else None
 
 
 class IPAddress(IText):

@@ -13,13 +13,21 @@
 
 The host's WinRM *port* is never reused: it belongs to ``/wsman`` (5985/5986), while Exchange's
 ``/PowerShell`` endpoint is served by IIS on 80/443.
+
+``resolve_windows_settings`` resolves a Windows host's ``/wsman`` endpoint from the same layers
+(``XPHONE_WINDOWS_<OPTION>`` in the environment); there the host's WinRM port is the right one, and the
+wire (``transport``: psrp or winrm) follows the host's ``ansible_connection``.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+import hashlib
+import json
+
+from ansible_collections.xphone.connect.plugins.module_utils.compare import validate_fqdn
+from ansible_collections.xphone.connect.plugins.module_utils.errors import ConfigurationError, InvalidInput
 
 ENV_PREFIX = "XPHONE_EXCHANGE_"
 AUTH_CHOICES = ["negotiate", "kerberos", "ntlm", "basic", "credssp", "certificate"]
@@ -164,7 +172,8 @@ class ExchangeSettings(object):
     def __init__(self, server, port, protocol, username, password, auth, validate_certs, ca_cert=None,
                  certificate_pem=None, certificate_key_pem=None, negotiate_service=None,
                  negotiate_hostname_override=None, connection_timeout=30, operation_timeout=20,
-                 domain_controller=None, path=ENDPOINT_PATH, sources=None):
+                 domain_controller=None, path=ENDPOINT_PATH, sources=None, configuration_name=CONFIGURATION_NAME,
+                 confirm_writes=True, transport="psrp"):
         self.server = server
         self.port = port
         self.protocol = protocol
@@ -182,6 +191,53 @@ class ExchangeSettings(object):
         self.domain_controller = domain_controller
         self.path = path
         self.sources = sources or {}
+        self.configuration_name = configuration_name
+        # Exchange's cmdlets prompt unless -Confirm:$false; the Windows plan runner's cmdlets do not need it.
+        self.confirm_writes = confirm_writes
+        # The wire: "psrp" (pypsrp, a RunspacePool) or "winrm" (pywinrm, WinRS and the plan runner); Exchange is always psrp.
+        self.transport = transport
+
+    # What crosses the persistent connection's socket (and back): every field, the password included.
+    _FIELDS = ("server", "port", "protocol", "username", "password", "auth", "validate_certs", "ca_cert",
+               "certificate_pem", "certificate_key_pem", "negotiate_service", "negotiate_hostname_override",
+               "connection_timeout", "operation_timeout", "domain_controller", "path", "sources", "configuration_name",
+               "confirm_writes", "transport")
+
+    def to_dict(self):
+        return dict((name, getattr(self, name)) for name in self._FIELDS)
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**dict((name, data[name]) for name in cls._FIELDS if name in data))
+
+    def session_key(self):
+        """Sessions are shared by tasks whose settings are identical (a changed password is another session)."""
+        data = self.to_dict()
+        data.pop("sources", None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+    @property
+    def read_timeout(self):
+        # pypsrp requires the read timeout to outlast the operation timeout.
+        return self.operation_timeout + 10
+
+    def tls_hint(self):
+        if self.protocol != "https":
+            return ""
+        return (" Give the CA that issued the server's certificate in the host's ansible_psrp_ca_cert (psrp) or "
+                "ansible_winrm_ca_trust_path (winrm), or the module option ca_cert.")
+
+    def credential_source(self):
+        """Where the user name came from, in the words of the person who set it."""
+        if not self.username:
+            return "the controller's Kerberos ticket cache (kinit)"
+        words = _WINDOWS_SOURCE_WORDS if self.configuration_name == WINDOWS_CONFIGURATION_NAME else _SOURCE_WORDS
+        return words.get(self.sources.get("username"), "the module options")
+
+    def rejected_logon_message(self, text):
+        return ("%s rejected the logon of %s (given by %s). Fix the user name or password there; the logon was not "
+                "tried again for this host in this run. Server said: %s"
+                % (self.url, self.username or "the current Kerberos ticket", self.credential_source(), text))
 
     @property
     def url(self):
@@ -201,8 +257,7 @@ class ExchangeSettings(object):
             username=self.username, password=self.password, auth=self.auth,
             cert_validation=(self.ca_cert or True) if self.validate_certs else False,
             connection_timeout=self.connection_timeout, operation_timeout=self.operation_timeout,
-            # pypsrp requires the read timeout to outlast the operation timeout.
-            read_timeout=self.operation_timeout + 10,
+            read_timeout=self.read_timeout,
         )
         if self.negotiate_service:
             kwargs["negotiate_service"] = self.negotiate_service
@@ -213,10 +268,41 @@ class ExchangeSettings(object):
             kwargs["certificate_key_pem"] = self.certificate_key_pem
         return kwargs
 
+    def winrm_kwargs(self):
+        """Keyword arguments for pywinrm's ``Protocol`` (a Windows host over WinRS); message encryption stays ``auto``.
+
+        pywinrm has no SPNEGO negotiation of its own: ``negotiate`` is NTLM there (Kerberos must be asked for).
+        """
+        kwargs = dict(
+            endpoint=self.url, transport=_PYWINRM_AUTH.get(self.auth, self.auth), username=self.username,
+            password=self.password, server_cert_validation="validate" if self.validate_certs else "ignore",
+            read_timeout_sec=self.read_timeout, operation_timeout_sec=self.operation_timeout,
+        )
+        if self.validate_certs and self.ca_cert:
+            kwargs["ca_trust_path"] = self.ca_cert
+        if self.negotiate_service:
+            kwargs["service"] = self.negotiate_service
+        if self.negotiate_hostname_override:
+            kwargs["kerberos_hostname_override"] = self.negotiate_hostname_override
+        if self.auth == "certificate":
+            kwargs["cert_pem"] = self.certificate_pem
+            kwargs["cert_key_pem"] = self.certificate_key_pem
+        return kwargs
+
     def describe(self):
         """Safe for logs and results: no password."""
         return dict(url=self.url, username=self.username, auth=self.auth, validate_certs=self.validate_certs,
-                    domain_controller=self.domain_controller, sources=dict(self.sources))
+                    domain_controller=self.domain_controller, sources=dict(self.sources), transport=self.transport)
+
+
+_SOURCE_WORDS = {
+    "option": "the module option username/password (or module_defaults)",
+    "environment": "XPHONE_EXCHANGE_USERNAME/XPHONE_EXCHANGE_PASSWORD (e.g. an AWX custom credential)",
+    "connection": "the host's connection variables ansible_user/ansible_password (or an AWX Machine credential)",
+    "inventory": "the host's inventory variables ansible_user/ansible_password",
+}
+_WHERE_TO_SET = ("set the host's ansible_user and ansible_password (an AWX Machine credential sets both), or "
+                 "XPHONE_EXCHANGE_USERNAME and XPHONE_EXCHANGE_PASSWORD, or the module options username and password")
 
 
 def resolve_settings(params, environ=None, host=None, task_vars=None):
@@ -269,8 +355,17 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
         raise InvalidInput("auth", "certificate authentication needs certificate_pem and certificate_key_pem")
     if auth in ("basic", "certificate") and protocol == "http":
         raise InvalidInput("auth", "%s authentication cannot encrypt messages over http; use protocol https" % auth)
-    if auth != "certificate" and not merged.get("username"):
-        raise InvalidInput("username", "no user name given (option, XPHONE_EXCHANGE_USERNAME or ansible_user)")
+    if auth not in ("certificate", "kerberos"):
+        # Kerberos may log on from the controller's ticket cache; every other method needs both.
+        if not merged.get("username"):
+            raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, _WHERE_TO_SET))
+        if not merged.get("password"):
+            raise ConfigurationError("No password for %s (%s authentication to %s, user name from %s): %s."
+                                     % (merged["username"], auth, server, _SOURCE_WORDS.get(sources.get("username"), "?"),
+                                        _WHERE_TO_SET))
+    domain_controller = merged.get("domain_controller")
+    if domain_controller is not None:
+        domain_controller = validate_fqdn("domain_controller", domain_controller)
 
     settings = ExchangeSettings(
         server=str(server), port=port, protocol=protocol, username=merged.get("username"), password=merged.get("password"),
@@ -279,5 +374,189 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
         negotiate_service=merged.get("negotiate_service"), negotiate_hostname_override=merged.get("negotiate_hostname_override"),
         connection_timeout=_as_int("connect_timeout", merged.get("connect_timeout")) or 30,
         operation_timeout=_as_int("operation_timeout", merged.get("operation_timeout")) or 20,
-        domain_controller=merged.get("domain_controller"), path=path, sources=sources)
+        domain_controller=domain_controller, path=path, sources=sources)
+    return settings, warnings
+
+
+# -- Windows hosts: the /wsman endpoint ------------------------------------------------------------------------
+# The same layers, for a Windows host's own WS-Management endpoint (the XPhone server; the Exchange servers'
+# registry, files and services). Unlike Exchange's /PowerShell, /wsman IS the host's WinRM port, so the host's
+# port is used (5985 for http, 5986 for https by default), and the wire follows the host's ansible_connection:
+# psrp (pypsrp, a RunspacePool) or winrm (pywinrm, WinRS and the fixed plan runner).
+
+WINDOWS_ENV_PREFIX = "XPHONE_WINDOWS_"
+WINDOWS_CONFIGURATION_NAME = "Microsoft.PowerShell"
+WINDOWS_ENDPOINT_PATH = "wsman"
+WINDOWS_PORTS = {"http": 5985, "https": 5986}
+TRANSPORT_CHOICES = ["psrp", "winrm"]
+
+WINDOWS_CONNECTION_ARGUMENT_SPEC = dict(
+    connection_uri=dict(type="str"),
+    connection_server=dict(type="str"),
+    connection_port=dict(type="int"),
+    protocol=dict(type="str", choices=["http", "https"]),
+    transport=dict(type="str", choices=TRANSPORT_CHOICES),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    auth=dict(type="str", choices=AUTH_CHOICES),
+    validate_certs=dict(type="bool"),
+    ca_cert=dict(type="path"),
+    certificate_pem=dict(type="path"),
+    certificate_key_pem=dict(type="path", no_log=False),
+    negotiate_service=dict(type="str"),
+    negotiate_hostname_override=dict(type="str"),
+    connect_timeout=dict(type="int"),
+    operation_timeout=dict(type="int"),
+)
+
+WINDOWS_CONNECTION_OPTIONS = tuple(WINDOWS_CONNECTION_ARGUMENT_SPEC)
+
+_PYWINRM_AUTH = {"negotiate": "ntlm", "ntlm": "ntlm", "kerberos": "kerberos", "basic": "basic", "credssp": "credssp",
+                 "certificate": "certificate"}
+_WINDOWS_SOURCE_WORDS = dict(_SOURCE_WORDS, environment="XPHONE_WINDOWS_USERNAME/XPHONE_WINDOWS_PASSWORD (e.g. an AWX "
+                                                        "custom credential)")
+_WINDOWS_WHERE_TO_SET = ("set the host's ansible_user and ansible_password (an AWX Machine credential sets both), or "
+                         "XPHONE_WINDOWS_USERNAME and XPHONE_WINDOWS_PASSWORD, or the module options username and password")
+
+
+def is_windows_settings(settings):
+    """Whether ``settings`` are for a Windows host's /wsman (``resolve_windows_settings``) rather than Exchange."""
+    return settings.configuration_name == WINDOWS_CONFIGURATION_NAME
+
+
+def windows_connection_options(params):
+    return dict((k, params.get(k)) for k in WINDOWS_CONNECTION_OPTIONS)
+
+
+def from_windows_environment(environ):
+    """Options given as ``XPHONE_WINDOWS_<OPTION>`` environment variables (``SERVER``/``PORT`` accepted too)."""
+    found = {}
+    for option in WINDOWS_CONNECTION_OPTIONS:
+        for name in (option.upper(),) + ENV_ALIASES.get(option, ()):
+            value = environ.get(WINDOWS_ENV_PREFIX + name)
+            if value not in (None, ""):
+                found[option] = value
+                break
+    return found
+
+
+def _connection_option(get_option, name):
+    try:
+        return get_option(name)
+    except Exception:  # pylint: disable=broad-except
+        # Connection plugins raise AnsibleError for options they do not define.
+        return None
+
+
+def from_windows_host_connection(load_name, get_option):
+    """``from_host_connection`` plus what only /wsman uses: the host's WinRM port and its wire (psrp or winrm)."""
+    found = from_host_connection(load_name, get_option)
+    if not load_name or not load_name.endswith(("psrp", "winrm")):
+        return {}
+    winrm = load_name.endswith("winrm")
+    found["transport"] = "winrm" if winrm else "psrp"
+    port = _connection_option(get_option, "port")
+    if port not in (None, ""):
+        found["connection_port"] = port
+    if winrm:
+        # pywinrm's own settings, which the winrm plugin keeps as ansible_winrm_* extras.
+        extras = _connection_option(get_option, "_extras") or {}
+        for option, name in (("operation_timeout", "ansible_winrm_operation_timeout_sec"),
+                             ("negotiate_service", "ansible_winrm_service"),
+                             ("negotiate_hostname_override", "ansible_winrm_kerberos_hostname_override")):
+            if extras.get(name) not in (None, ""):
+                found[option] = extras[name]
+    return found
+
+
+def from_windows_task_vars(task_vars, template=None):
+    """``from_task_vars`` plus the port and the wire, when the host's ansible_connection is psrp or winrm."""
+    template = template or (lambda v: v)
+    found = from_task_vars(task_vars, template)
+    connection = str(template((task_vars or {}).get("ansible_connection") or ""))
+    if connection.endswith(("psrp", "winrm")):
+        found["transport"] = "winrm" if connection.endswith("winrm") else "psrp"
+        port = (task_vars or {}).get("ansible_port")
+        if port not in (None, ""):
+            found["connection_port"] = template(port)
+    return found
+
+
+def resolve_windows_settings(params, environ=None, host=None, task_vars=None):
+    """Settings for a Windows host's /wsman from the same layers as ``resolve_settings``; returns ``(settings, warnings)``.
+
+    Layers: module options, ``XPHONE_WINDOWS_*`` environment variables, the host's psrp/winrm connection
+    (``from_windows_host_connection``), inventory variables (``from_windows_task_vars``).
+    """
+    layers = (("option", params or {}), ("environment", from_windows_environment(environ or {})),
+              ("connection", host or {}), ("inventory", task_vars or {}))
+    merged, sources = {}, {}
+    for option in WINDOWS_CONNECTION_OPTIONS:
+        for source, layer in layers:
+            value = layer.get(option)
+            if value not in (None, ""):
+                merged[option] = value
+                sources[option] = source
+                break
+
+    warnings = []
+    server, protocol, path = merged.get("connection_server"), merged.get("protocol"), WINDOWS_ENDPOINT_PATH
+    port = _as_int("connection_port", merged.get("connection_port"))
+    if merged.get("connection_uri"):
+        uri = urlsplit(str(merged["connection_uri"]).strip())
+        if uri.scheme not in ("http", "https") or not uri.hostname:
+            raise InvalidInput("connection_uri", "%r is not an http(s) URL such as https://xphone01.alleo.intern:5986/wsman"
+                               % merged["connection_uri"])
+        server, protocol = uri.hostname, uri.scheme
+        try:
+            port = uri.port or WINDOWS_PORTS[protocol]
+        except ValueError:
+            raise InvalidInput("connection_uri", "the port in %r is not a number" % merged["connection_uri"])
+        path = uri.path.strip("/") or WINDOWS_ENDPOINT_PATH
+        sources.update(connection_server="connection_uri", protocol="connection_uri", connection_port="connection_uri")
+    if not server:
+        raise InvalidInput("connection_server", "no Windows host given and the host has no address (ansible_host)")
+    if not protocol:
+        # As Ansible's psrp and winrm plugins do: http on 5985, https on any other port.
+        protocol = "http" if port == WINDOWS_PORTS["http"] else "https"
+    protocol = str(protocol).lower()
+    if protocol not in ("http", "https"):
+        raise InvalidInput("protocol", "%r is not http or https" % protocol)
+    if port is None:
+        port = WINDOWS_PORTS[protocol]
+    if not 1 <= port <= 65535:
+        raise InvalidInput("connection_port", "%d is outside 1-65535" % port)
+    transport = str(merged.get("transport") or "psrp").lower()
+    if transport not in TRANSPORT_CHOICES:
+        raise InvalidInput("transport", "%r is not psrp or winrm" % transport)
+    auth = str(merged.get("auth") or "negotiate").lower()
+    if auth not in AUTH_CHOICES:
+        raise InvalidInput("auth", "%r is not one of %s" % (auth, ", ".join(AUTH_CHOICES)))
+    validate_certs = _as_bool("validate_certs", merged.get("validate_certs"))
+    if validate_certs is None:
+        validate_certs = True
+    if protocol == "https" and not validate_certs:
+        warnings.append("validate_certs is false: the certificate of %s is not checked, so the connection can be "
+                        "intercepted. Set ca_cert to the issuing CA instead." % server)
+    if auth == "certificate" and not (merged.get("certificate_pem") and merged.get("certificate_key_pem")):
+        raise InvalidInput("auth", "certificate authentication needs certificate_pem and certificate_key_pem")
+    if auth in ("basic", "certificate") and protocol == "http":
+        raise InvalidInput("auth", "%s authentication cannot encrypt messages over http; use protocol https" % auth)
+    if auth not in ("certificate", "kerberos"):
+        if not merged.get("username"):
+            raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, _WINDOWS_WHERE_TO_SET))
+        if not merged.get("password"):
+            raise ConfigurationError("No password for %s (%s authentication to %s, user name from %s): %s."
+                                     % (merged["username"], auth, server,
+                                        _WINDOWS_SOURCE_WORDS.get(sources.get("username"), "?"), _WINDOWS_WHERE_TO_SET))
+
+    settings = ExchangeSettings(
+        server=str(server), port=port, protocol=protocol, username=merged.get("username"), password=merged.get("password"),
+        auth=auth, validate_certs=validate_certs, ca_cert=merged.get("ca_cert"),
+        certificate_pem=merged.get("certificate_pem"), certificate_key_pem=merged.get("certificate_key_pem"),
+        negotiate_service=merged.get("negotiate_service"), negotiate_hostname_override=merged.get("negotiate_hostname_override"),
+        connection_timeout=_as_int("connect_timeout", merged.get("connect_timeout")) or 30,
+        operation_timeout=_as_int("operation_timeout", merged.get("operation_timeout")) or 20,
+        path=path, sources=sources, configuration_name=WINDOWS_CONFIGURATION_NAME, confirm_writes=False,
+        transport=transport)
     return settings, warnings

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.xphone.connect.plugins.module_utils import compare as c
 from ansible_collections.xphone.connect.plugins.module_utils import engine
 from ansible_collections.xphone.connect.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
-from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput, NotFound
+from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
 
 P = engine.Prop
 ACCEPT_ANY_RECIPIENT = "ms-Exch-SMTP-Accept-Any-Recipient"
@@ -109,52 +109,34 @@ RECEIVE_TABLE = [
     P("tls_domain_capabilities", "TlsDomainCapabilities", c.MultiValued()),
 ]
 
-SEND_ONLY = set(p.option for p in SEND_TABLE) - set(p.option for p in RECEIVE_TABLE)
-RECEIVE_ONLY = (set(p.option for p in RECEIVE_TABLE) - set(p.option for p in SEND_TABLE)) | {"server", "anonymous_relay"}
-
-
-def _union_spec():
-    spec = {}
-    for prop in SEND_TABLE + RECEIVE_TABLE:
-        entry = prop.spec
-        if prop.option in spec and "choices" in entry:
-            merged = list(spec[prop.option].get("choices", []))
-            merged += [x for x in entry["choices"] if x not in merged]
-            entry["choices"] = merged
-        spec[prop.option] = entry
-    return spec
-
-
-ARGUMENT_SPEC = dict(
-    type=dict(type="str", required=True, choices=["send", "receive"]),
-    name=dict(type="str", required=True),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    server=dict(type="str"),
-    anonymous_relay=dict(type="bool"),
-    allow_wide_remote_ip_ranges=dict(type="bool", default=False),
-    allow_external_authoritative=dict(type="bool", default=False),
-)
-ARGUMENT_SPEC.update(_union_spec())
-ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)
-REQUIRED_IF = [("type", "receive", ("server",))]
-
-SEND_DEFAULTS = dict(port=25, smart_host_auth_mechanism="None", dns_routing_enabled=False, usage="Custom")
-RECEIVE_DEFAULTS = dict(transport_role="HubTransport", usage="Custom", bindings=["0.0.0.0:2500"])
-
 
 def _same(left, right):
     return str(left or "").strip().lower() == str(right or "").strip().lower()
 
 
-def validate(params):
+def _explicit_allow(entry):
+    # An inherited or Deny entry does not grant the right on this connector.
+    return not (entry.get("Deny") in (True, "True", "true") or entry.get("IsInherited") in (True, "True", "true"))
+
+
+# The right that lets anonymous clients relay; -User filters by the SID on the server, because the account's
+# display name is localized.
+ANONYMOUS_RELAY = engine.Membership(
+    "anonymous_relay", get="Get-ADPermission", add="Add-ADPermission", remove="Remove-ADPermission",
+    member="ExtendedRights", read_as="ExtendedRights", fixed=[("User", ANONYMOUS_LOGON_SID)], keep=_explicit_allow,
+    switch=ACCEPT_ANY_RECIPIENT)
+
+SEND_ONLY = set(p.option for p in SEND_TABLE) - set(p.option for p in RECEIVE_TABLE)
+RECEIVE_ONLY = (set(p.option for p in RECEIVE_TABLE) - set(p.option for p in SEND_TABLE)) | {"server", "anonymous_relay"}
+
+
+def _validate(params):
     kind = params["type"]
-    c.validate_name("name", params["name"])
     foreign = RECEIVE_ONLY if kind == "send" else SEND_ONLY
     given = sorted(o for o in foreign if params.get(o) is not None)
     if given:
         raise InvalidInput(given[0], "applies only to %s connectors, not to type=%s" % (
             "receive" if kind == "send" else "send", kind))
-    engine.validate(SEND_TABLE if kind == "send" else RECEIVE_TABLE, params)
     if kind == "receive":
         c.validate_name("server", params["server"], max_length=255)
     if not params.get("allow_external_authoritative"):
@@ -263,197 +245,84 @@ def _is_mailbox_server(server):
     return "mailbox" in str(role).lower()
 
 
-def _has_relay_right(session, identity):
-    # -User filters by the SID on the server; the account's display name is localized, so it is not compared.
-    entries = session.invoke("Get-ADPermission", [("Identity", identity), ("User", ANONYMOUS_LOGON_SID)])
-    for entry in entries:
-        if entry.get("Deny") in (True, "True", "true") or entry.get("IsInherited") in (True, "True", "true"):
-            continue
-        rights = entry.get("ExtendedRights")
-        rights = rights if isinstance(rights, (list, tuple)) else str(rights or "").split(",")
-        if any(_same(r, ACCEPT_ANY_RECIPIENT) for r in rights):
-            return True
-    return False
-
-
-def _relay_params(identity):
-    return [("Identity", identity), ("User", ANONYMOUS_LOGON_SID), ("ExtendedRights", ACCEPT_ANY_RECIPIENT)]
-
-
-def run(session, params, check_mode=False, diff_mode=False, sleep=None):
-    validate(params)
-    outcome = engine.Outcome("connector")
-    if params["type"] == "send":
-        step = _send_step(params, outcome, check_mode)
+def _prepare_send(step):
+    """Source servers as Exchange names them; a new connector is sourced on every Mailbox server by default."""
+    params = step.params
+    wanted = params.get("source_transport_servers")
+    if wanted is None and not step.creating:
+        return
+    servers = step.session.invoke("Get-ExchangeServer")
+    if wanted is not None:
+        params["source_transport_servers"] = _server_names(servers, wanted, "source_transport_servers")
     else:
-        step = _receive_step(params, outcome, check_mode, sleep)
-    session.run_step(step)
-    return outcome.result(diff_mode=diff_mode, warnings=session.warnings)
+        params["source_transport_servers"] = [str(s.get("Name")) for s in servers if _is_mailbox_server(s)]
+    if step.creating and not params["dns_routing_enabled"] and not params.get("smart_hosts"):
+        raise InvalidInput("smart_hosts", "is required when dns_routing_enabled is false (route through smart hosts)")
 
 
-def _with_defaults(params, defaults):
-    merged = dict(params)
-    for option, value in defaults.items():
-        if merged.get(option) is None:
-            merged[option] = value
-    return merged
+def _server(session, params):
+    return _resolve_server(session.invoke("Get-ExchangeServer"), params["server"], "server")
 
 
-def _send_step(params, outcome, check_mode):
-    name = params["name"]
-
-    def find(sess):
-        for obj in sess.invoke("Get-SendConnector"):
-            if _same(obj.get("Name"), name):
-                return obj
-        return None
-
-    def step(sess):
-        outcome.reset()
-        current = find(sess)
-        outcome.before = engine.snapshot(SEND_TABLE, current)
-        if params["state"] == "absent":
-            if current is not None:
-                outcome.add([dict(option="state", parameter=None, before="present", after="absent")])
-                if not check_mode:
-                    outcome.write(sess, "Remove-SendConnector", [("Identity", current.get("Identity") or name)])
-            return
-
-        wanted = dict(params)
-        servers = None
-        if params.get("source_transport_servers") is not None or current is None:
-            servers = sess.invoke("Get-ExchangeServer")
-        spec = params.get("source_transport_servers")
-        if spec is not None:
-            wanted["source_transport_servers"] = _server_names(servers, spec, "source_transport_servers")
-        if current is None:
-            wanted = _with_defaults(wanted, SEND_DEFAULTS)
-            if wanted.get("source_transport_servers") is None:
-                wanted["source_transport_servers"] = [str(s.get("Name")) for s in servers if _is_mailbox_server(s)]
-            if not wanted.get("address_spaces"):
-                raise InvalidInput("address_spaces", "is required to create send connector %r" % name)
-            if not wanted["dns_routing_enabled"] and not wanted.get("smart_hosts"):
-                raise InvalidInput("smart_hosts", "is required when dns_routing_enabled is false (route through smart hosts)")
-        differences = engine.compute(SEND_TABLE, wanted, current)
-        outcome.add(([dict(option="state", parameter=None, before="absent", after="present")] if current is None else [])
-                    + differences)
-        outcome.after = engine.predict(SEND_TABLE, current, differences)
-        if check_mode or (not differences and current is not None):
-            outcome.obj = current if current is not None else dict(Name=name)
-            return
-        if current is None:
-            outcome.write(sess, "New-SendConnector", [("Name", name)] + engine.set_parameters(differences, on_create=True))
-            leftover = engine.set_parameters(engine.leftover_after_create(differences))
-            if leftover:
-                outcome.write(sess, "Set-SendConnector", [("Identity", name)] + leftover)
-        else:
-            outcome.write(sess, "Set-SendConnector", [("Identity", current.get("Identity") or name)]
-                          + engine.set_parameters(differences))
-        outcome.obj = find(sess)
-
-    return step
+def _check_receive(step):
+    """Guard rails on the values the connector will have: narrow relay ranges, no colliding bindings."""
+    if step.absent:
+        return
+    params = step.params
+    changing = set(d.prop.option for d in step.differences)
+    ranges = _items(step.final("remote_ip_ranges"))
+    if "remote_ip_ranges" in changing or params.get("anonymous_relay"):
+        check_remote_ranges(ranges, params.get("allow_wide_remote_ip_ranges"))
+    if changing & {"bindings", "remote_ip_ranges", "transport_role"}:
+        other, why = find_conflict(params["name"], step.final("transport_role") or "HubTransport",
+                                   _items(step.final("bindings")), ranges, step.found)
+        if other is not None:
+            raise InvalidInput("bindings", "conflicts with receive connector %r on %s: %s" % (
+                other.get("Name"), step.scope["Server"], why))
+    groups = step.final("permission_groups")
+    if params.get("anonymous_relay") and "anonymoususers" not in c.Flags(["AnonymousUsers"]).key(groups):
+        step.warn("anonymous_relay is true but permission_groups does not include AnonymousUsers: anonymous clients "
+                  "cannot submit mail to %s\\%s, so the relay right has no effect" % (step.scope["Server"], params["name"]))
 
 
-def _receive_step(params, outcome, check_mode, sleep):
-    name = params["name"]
+SEND_CONNECTOR = engine.ObjectType(
+    "connector", "send connector", SEND_TABLE,
+    get="Get-SendConnector", new="New-SendConnector", set="Set-SendConnector", remove="Remove-SendConnector",
+    create_defaults=dict(port=25, smart_host_auth_mechanism="None", dns_routing_enabled=False, usage="Custom"),
+    required_to_create=("address_spaces",), validate=_validate, prepare=_prepare_send)
 
-    def step(sess):
-        outcome.reset()
-        servers = sess.invoke("Get-ExchangeServer")
-        server = _resolve_server(servers, params["server"], "server")
-        identity = "%s\\%s" % (server, name)
-        connectors = sess.invoke("Get-ReceiveConnector", [("Server", server)])
-        current = None
-        for obj in connectors:
-            if _same(obj.get("Name"), name):
-                current = obj
-        outcome.before = engine.snapshot(RECEIVE_TABLE, current)
-        relay_before = None
-        if current is not None and params.get("anonymous_relay") is not None:
-            relay_before = _has_relay_right(sess, identity)
-            outcome.before["anonymous_relay"] = relay_before
-
-        if params["state"] == "absent":
-            if current is not None:
-                outcome.add([dict(option="state", parameter=None, before="present", after="absent")])
-                if not check_mode:
-                    outcome.write(sess, "Remove-ReceiveConnector", [("Identity", identity)])
-            return
-
-        wanted = dict(params)
-        if current is None:
-            wanted = _with_defaults(params, RECEIVE_DEFAULTS)
-            if not wanted.get("remote_ip_ranges"):
-                raise InvalidInput("remote_ip_ranges", "is required to create receive connector %r" % name)
-        differences = engine.compute(RECEIVE_TABLE, wanted, current)
-        final = dict((d.prop.option, d.value) for d in differences)
-
-        def final_value(option, parameter):
-            if option in final:
-                return final[option]
-            return None if current is None else current.get(parameter)
-
-        ranges = _items(final_value("remote_ip_ranges", "RemoteIPRanges"))
-        if "remote_ip_ranges" in final or params.get("anonymous_relay"):
-            check_remote_ranges(ranges, params.get("allow_wide_remote_ip_ranges"))
-        if "bindings" in final or "remote_ip_ranges" in final or "transport_role" in final:
-            other, why = find_conflict(name, final_value("transport_role", "TransportRole") or "HubTransport",
-                                       _items(final_value("bindings", "Bindings")), ranges, connectors)
-            if other is not None:
-                raise InvalidInput("bindings", "conflicts with receive connector %r on %s: %s" % (other.get("Name"), server, why))
-
-        outcome.add(([dict(option="state", parameter=None, before="absent", after="present")] if current is None else [])
-                    + differences)
-        outcome.after = engine.predict(RECEIVE_TABLE, current, differences)
-        relay_change = None
-        if params.get("anonymous_relay") is not None:
-            have = bool(relay_before)
-            outcome.after["anonymous_relay"] = params["anonymous_relay"]
-            if have != params["anonymous_relay"]:
-                relay_change = params["anonymous_relay"]
-                outcome.add([dict(option="anonymous_relay", parameter="ExtendedRights " + ACCEPT_ANY_RECIPIENT,
-                                  before=have, after=params["anonymous_relay"])])
-            groups = final_value("permission_groups", "PermissionGroups")
-            if params["anonymous_relay"] and "anonymoususers" not in c.Flags(["AnonymousUsers"]).key(groups):
-                sess.warnings.append("anonymous_relay is true but permission_groups does not include AnonymousUsers: "
-                                     "anonymous clients cannot submit mail to %s, so the relay right has no effect" % identity)
-
-        if check_mode:
-            outcome.obj = current if current is not None else dict(Name=name, Server=server, Identity=identity)
-            return
-        if current is None:
-            outcome.write(sess, "New-ReceiveConnector", [("Name", name), ("Server", server)]
-                          + engine.set_parameters(differences, on_create=True))
-            leftover = engine.set_parameters(engine.leftover_after_create(differences))
-            if leftover:
-                outcome.write(sess, "Set-ReceiveConnector", [("Identity", identity)] + leftover)
-        elif differences:
-            outcome.write(sess, "Set-ReceiveConnector", [("Identity", identity)] + engine.set_parameters(differences))
-        if relay_change is True:
-            _grant_relay(sess, outcome, identity, fresh=current is None, sleep=sleep)
-        elif relay_change is False:
-            outcome.write(sess, "Remove-ADPermission", _relay_params(identity))
-        if differences or current is None:
-            current = None
-            for obj in sess.invoke("Get-ReceiveConnector", [("Server", server)]):
-                if _same(obj.get("Name"), name):
-                    current = obj
-        outcome.obj = current
-
-    return step
+RECEIVE_CONNECTOR = engine.ObjectType(
+    "connector", "receive connector", RECEIVE_TABLE,
+    get="Get-ReceiveConnector", new="New-ReceiveConnector", set="Set-ReceiveConnector", remove="Remove-ReceiveConnector",
+    scope={"Server": _server}, identity=lambda scope, name: "%s\\%s" % (scope["Server"], name), memberships=[ANONYMOUS_RELAY],
+    create_defaults=dict(transport_role="HubTransport", usage="Custom", bindings=["0.0.0.0:2500"]),
+    required_to_create=("remote_ip_ranges",), validate=_validate, check=_check_receive)
 
 
-def _grant_relay(sess, outcome, identity, fresh, sleep=None):
-    """Add-ADPermission; a connector created a moment ago may not have replicated to the DC yet."""
-    delays = (2, 4, 8) if fresh else ()
-    for delay in delays + (None,):
-        try:
-            outcome.write(sess, "Add-ADPermission", _relay_params(identity))
-            return
-        except NotFound:
-            if delay is None:
-                raise
-            if sleep is not None:
-                sleep(delay)
-            else:
-                sess.sleep(delay)
+def _union_spec():
+    spec = {}
+    for option, entry in list(SEND_CONNECTOR.argument_spec().items()) + list(RECEIVE_CONNECTOR.argument_spec().items()):
+        if option in spec and "choices" in entry:
+            merged = list(spec[option].get("choices", []))
+            merged += [x for x in entry["choices"] if x not in merged]
+            entry["choices"] = merged
+        spec[option] = entry
+    return spec
+
+
+ARGUMENT_SPEC = dict(
+    type=dict(type="str", required=True, choices=["send", "receive"]),
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    server=dict(type="str"),
+    allow_wide_remote_ip_ranges=dict(type="bool", default=False),
+    allow_external_authoritative=dict(type="bool", default=False),
+)
+ARGUMENT_SPEC.update(_union_spec())
+ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)
+REQUIRED_IF = [("type", "receive", ("server",))]
+
+
+def run(session, params, check_mode=False, diff_mode=False):
+    connector = SEND_CONNECTOR if params["type"] == "send" else RECEIVE_CONNECTOR
+    return connector.run(session, params, check_mode=check_mode, diff_mode=diff_mode)

@@ -19,8 +19,11 @@ CHARSETS = (
 )
 
 # Set-RemoteDomain parameters that the reference marks for Exchange 2016 and 2019 (IsCoexistenceDomain is
-# Exchange Online only). New-RemoteDomain takes only Name and DomainName, so all of these are Set-only.
+# Exchange Online only). New-RemoteDomain takes only Name and DomainName, so all the others are Set-only;
+# DomainName is New-only: Exchange cannot move a remote domain to another domain.
+DOMAIN_NAME = c.Domain(allow_star=True)
 TABLE = [
+    engine.Prop("domain_name", "DomainName", DOMAIN_NAME, set=False),
     engine.Prop("allowed_oof_type", "AllowedOOFType", c.Choice(["External", "ExternalLegacy", "InternalLegacy", "None"]), new=False),
     engine.Prop("auto_forward_enabled", "AutoForwardEnabled", c.Bool(), new=False),
     engine.Prop("auto_reply_enabled", "AutoReplyEnabled", c.Bool(), new=False),
@@ -48,95 +51,47 @@ TABLE = [
     engine.Prop("use_simple_display_name", "UseSimpleDisplayName", c.Bool(), new=False),
 ]
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    domain_name=dict(type="str"),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-)
-ARGUMENT_SPEC.update(engine.argument_spec(TABLE))
-ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)
-REQUIRED_IF = []
-
 DEFAULT_NAME = "Default"
 
 
-def _find(session, name):
-    # Listing and filtering here avoids Exchange's "Cmdlet failed" event for a missing -Identity.
-    for obj in session.invoke("Get-RemoteDomain"):
-        if str(obj.get("Name", "")).lower() == name.lower() or str(obj.get("Identity", "")).lower() == name.lower():
-            return obj
-    return None
-
-
-def validate(params):
-    name = c.validate_name("name", params["name"])
-    if params.get("domain_name") is not None:
-        c.validate_domain("domain_name", params["domain_name"], allow_star=True)
-    is_default = name.lower() == DEFAULT_NAME.lower()
+def _validate(params):
+    is_default = params["name"].lower() == DEFAULT_NAME.lower()
     if params.get("state") == "absent" and (is_default or str(params.get("domain_name") or "") == "*"):
         raise InvalidInput("name", "the Default remote domain (*) cannot be removed; it holds the settings for every "
                                    "domain without its own remote domain")
     if is_default and params.get("domain_name") not in (None, "*"):
         raise InvalidInput("domain_name", "the Default remote domain always covers '*'; it cannot be renamed or moved")
-    engine.validate(TABLE, params)
+
+
+def _check(step):
+    if step.current is None:
+        return
+    name, covers = step.params["name"], step.current.get("DomainName")
+    if step.absent:
+        if str(covers) == "*":
+            # The Default remote domain may have been renamed; its domain still gives it away.
+            raise InvalidInput("name", "%s is the Default remote domain (*), which cannot be removed" % name)
+        return
+    wanted = step.params.get("domain_name")
+    if wanted and DOMAIN_NAME.key(DOMAIN_NAME.to_param("domain_name", wanted)) != DOMAIN_NAME.key(covers):
+        raise InvalidInput("domain_name", "remote domain %r covers %s; Exchange cannot change the domain of an existing "
+                                          "remote domain (remove it and create it again)" % (name, covers))
+
+
+REMOTE_DOMAIN = engine.ObjectType(
+    "remote_domain", "remote domain", TABLE,
+    get="Get-RemoteDomain", new="New-RemoteDomain", set="Set-RemoteDomain", remove="Remove-RemoteDomain",
+    required_to_create=("domain_name",), validate=_validate, check=_check)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
+ARGUMENT_SPEC.update(REMOTE_DOMAIN.argument_spec())
+ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)
+REQUIRED_IF = []
 
 
 def run(session, params, check_mode=False, diff_mode=False):
     """Ensure the remote domain; returns the module result (without connection warnings)."""
-    validate(params)
-    outcome = engine.Outcome("remote_domain")
-    name = params["name"]
-
-    def step(sess):
-        outcome.reset()
-        current = _find(sess, name)
-        outcome.before = engine.snapshot(TABLE, current)
-        if current is not None:
-            outcome.before["domain_name"] = current.get("DomainName")
-        if params["state"] == "absent":
-            outcome.after = {}
-            if current is None:
-                return
-            if str(current.get("DomainName", "")) == "*":
-                raise InvalidInput("name", "%s is the Default remote domain (*), which cannot be removed" % name)
-            outcome.add([dict(option="state", parameter=None, before="present", after="absent")])
-            if not check_mode:
-                outcome.write(sess, "Remove-RemoteDomain", [("Identity", current.get("Identity") or name)])
-            return
-
-        if current is None:
-            domain = params.get("domain_name")
-            if not domain:
-                raise InvalidInput("domain_name", "is required to create the remote domain %r" % name)
-            differences = engine.compute(TABLE, params, None)
-            outcome.add([dict(option="state", parameter=None, before="absent", after="present"),
-                         dict(option="domain_name", parameter="DomainName", before=None, after=domain)])
-            outcome.add(differences)
-            outcome.after = engine.predict(TABLE, None, differences)
-            outcome.after["domain_name"] = domain
-            if check_mode:
-                outcome.obj = dict(Name=name, DomainName=domain)
-                return
-            outcome.write(sess, "New-RemoteDomain", [("Name", name), ("DomainName", domain)])
-            leftover = engine.set_parameters(differences)
-            if leftover:
-                outcome.write(sess, "Set-RemoteDomain", [("Identity", name)] + leftover)
-            outcome.obj = _find(sess, name)
-            return
-
-        domain = params.get("domain_name")
-        if domain and str(current.get("DomainName", "")).rstrip(".").lower() != domain.rstrip(".").lower():
-            raise InvalidInput("domain_name", "remote domain %r covers %s; Exchange cannot change the domain of an existing "
-                                              "remote domain (remove it and create it again)" % (name, current.get("DomainName")))
-        differences = engine.compute(TABLE, params, current)
-        outcome.add(differences)
-        outcome.after = engine.predict(TABLE, current, differences)
-        outcome.after["domain_name"] = current.get("DomainName")
-        if differences and not check_mode:
-            outcome.write(sess, "Set-RemoteDomain", [("Identity", current.get("Identity") or name)] + engine.set_parameters(differences))
-            outcome.obj = _find(sess, name)
-        else:
-            outcome.obj = current
-
-    session.run_step(step)
-    return outcome.result(diff_mode=diff_mode, warnings=session.warnings)
+    return REMOTE_DOMAIN.run(session, params, check_mode=check_mode, diff_mode=diff_mode)

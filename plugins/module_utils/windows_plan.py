@@ -1,15 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, xphone.connect contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cmdlet plans for Windows hosts, run over pypsrp or pywinrm with the same per-step results.
+"""Cmdlet plans for Windows hosts: what a plan is, how it travels, and the runner that executes it over WinRS.
 
-A plan is a list of steps; a step is one allow-listed cmdlet with ordered, bound parameters. Over
-PSRP each step is one pipeline built with ``add_cmdlet``/``add_parameter``. Over WinRS (pywinrm
-``Session.run_ps``) the fixed ``RUNNER_SCRIPT`` carries the plan as a base64 literal (letters,
-digits, ``+/=`` only), so no value can end the literal or become script text; the runner decodes
-the plan, splats each step and prints one marker line with base64 JSON results.
+A plan is a list of steps; a step is one allow-listed cmdlet with ordered, bound parameters. It is
+run by ``windows_session.WindowsSession.run_plan`` over either wire, with the session's lifecycle,
+retries, fault classification and deserialiser. Over PSRP each step is one pipeline built with
+``add_cmdlet``/``add_parameter``. Over WinRS (pywinrm) the fixed ``RUNNER_SCRIPT`` carries the plan
+as a base64 literal (letters, digits, ``+/=`` only), so no value can end the literal or become script
+text; the runner decodes the plan, splats each step and prints one marker line with base64 JSON
+results. This module holds only the plan, its encodings and the runner, so that the lab can load it
+from its file (``tests/lab/lab/winrs_exec.py``) without Ansible.
 
-Per-step result (both executors)::
+Per-step result (both wires)::
 
     {"cmdlet": "Get-ItemProperty", "skipped": False,
      "output": [{...property: value...}, ...],
@@ -25,14 +28,9 @@ import re
 import zlib
 
 try:
-    from pypsrp.powershell import PowerShell, PSInvocationState
-    from pypsrp.complex_objects import GenericComplexObject
-    from pypsrp.serializer import TaggedValue
-    HAS_PYPSRP = True
-    PYPSRP_IMPORT_ERROR = None
-except ImportError as e:  # pragma: no cover - depends on the controller's packages
-    HAS_PYPSRP = False
-    PYPSRP_IMPORT_ERROR = e
+    from ansible_collections.xphone.connect.plugins.module_utils.errors import XPhoneError as _ErrorBase
+except ImportError:  # loaded from its file by the lab, without the collection on the path
+    _ErrorBase = Exception
 
 
 # The only cmdlets a plan may name; the runner checks the same list (it is embedded in it).
@@ -119,8 +117,8 @@ ERROR_CATEGORIES = (
 )
 
 
-class PlanError(Exception):
-    """A plan that cannot be built or run; ``str()`` is the user-facing message."""
+class PlanError(_ErrorBase):
+    """A plan that cannot be built or run (an error of the collection's family); ``str()`` is the user-facing message."""
 
 
 class PlanTooLargeError(PlanError):
@@ -341,12 +339,84 @@ def split_for_winrs(plan):
     return batches
 
 
-def _skipped(cmdlet):
+def runner_command(plan, steps=None):
+    """The command line that runs ``steps`` of ``plan`` in a WinRS cmd shell (what pywinrm's ``run_ps`` would send)."""
+    script = runner_script(plan, steps)
+    return _RUN_PS_PREFIX + base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+def skipped_result(cmdlet):
+    """The result of a step that did not run because an earlier one failed (``stop_on_error``)."""
     return {"cmdlet": cmdlet, "skipped": True, "output": [], "errors": [], "warnings": []}
 
 
-def _step_failed(result):
+def step_failed(result):
     return bool(result["errors"])
+
+
+# -- the plan as JSON data, for the persistent connection's socket ------------------------------------------
+# Lossless, unlike the runner's encoding (where a secret inside a hashtable is a plain string): a Secret stays a
+# Secret at any depth, so that the other side binds it the same way and scrubs it from everything it returns.
+
+def _wire_value(value):
+    if isinstance(value, Secret):
+        return {"t": "k", "v": value.reveal()}
+    if isinstance(value, Int64):
+        return {"t": "l", "v": value.value}
+    if isinstance(value, (list, tuple)):
+        return {"t": "a", "v": [_wire_value(v) for v in value]}
+    if isinstance(value, dict):
+        return {"t": "h", "v": [{"k": k, "v": _wire_value(v)} for k, v in value.items()]}
+    return _tag(value, False)
+
+
+def _from_wire(tagged):
+    kind, value = tagged.get("t"), tagged.get("v")
+    if kind == "n":
+        return None
+    if kind == "k":
+        return Secret(value)
+    if kind == "l":
+        return Int64(value)
+    if kind in ("s", "i", "f", "b"):
+        return {"s": str, "i": int, "f": float, "b": bool}[kind](value)
+    if kind == "x":
+        return base64.b64decode(value)
+    if kind == "a":
+        return [_from_wire(v) for v in value or []]
+    if kind == "h":
+        return dict((str(e["k"]), _from_wire(e["v"])) for e in value or [])
+    raise PlanError("A plan value of kind %r cannot be read." % (kind,))
+
+
+def plan_to_data(plan):
+    """The plan as JSON-able data (secrets included: only for the persistent connection's private socket)."""
+    return {"stop_on_error": bool(plan.stop_on_error),
+            "steps": [{"cmdlet": step.cmdlet, "parameters": [[name, _wire_value(value)] for name, value in step.parameters]}
+                      for step in plan.steps]}
+
+
+def plan_from_data(data):
+    """The plan ``plan_to_data`` described, checked again against the allow-list."""
+    plan = Plan(stop_on_error=bool(data.get("stop_on_error", True)))
+    for step in data.get("steps") or []:
+        plan.add(step["cmdlet"], [(name, _from_wire(value)) for name, value in step.get("parameters") or []])
+    return plan
+
+
+def _secrets_in(value):
+    if isinstance(value, Secret):
+        return [value.reveal()] if value.reveal() else []
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _secrets_in(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _secrets_in(v)]
+    return []
+
+
+def plan_secrets(plan):
+    """Every secret value of the plan, to be scrubbed from whatever comes back."""
+    return [s for step in plan.steps for _n, v in step.parameters for s in _secrets_in(v)]
 
 
 def parse_runner_output(stdout, stderr=b"", rc=0):
@@ -387,112 +457,3 @@ def _expand_step(step):
             "output": _as_list(step.get("o")),
             "errors": [_expand_error(e) for e in _as_list(step.get("e"))],
             "warnings": [str(w) for w in _as_list(step.get("w"))]}
-
-
-def run_plan_winrm(winrm_session, plan):
-    """Run ``plan`` through pywinrm ``Session.run_ps`` (WinRS), in as few runs as cmd.exe allows."""
-    results = []
-    stop = False
-    for batch in split_for_winrs(plan):
-        if stop:
-            results.extend(_skipped(step.cmdlet) for step in batch)
-            continue
-        response = winrm_session.run_ps(runner_script(plan, batch))
-        batch_results = parse_runner_output(response.std_out, response.std_err, response.status_code)
-        if len(batch_results) != len(batch):
-            raise PlanError("The Windows plan runner returned %d results for %d steps."
-                            % (len(batch_results), len(batch)))
-        results.extend(batch_results)
-        stop = plan.stop_on_error and any(_step_failed(r) for r in batch_results)
-    return results
-
-
-def _psrp_value(value, top):
-    if isinstance(value, Secret):
-        return TaggedValue("SS", value.reveal()) if top else value.reveal()
-    if isinstance(value, Int64):
-        return TaggedValue("I64", value.value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value if _INT32[0] <= value <= _INT32[1] else TaggedValue("I64", value)
-    if isinstance(value, bytearray):
-        return bytes(value)
-    if isinstance(value, (list, tuple)):
-        return [_psrp_value(v, False) for v in value]
-    if isinstance(value, dict):
-        return dict((k, _psrp_value(v, False)) for k, v in value.items())
-    return value
-
-
-def _psrp_object(value, depth):
-    """pypsrp's deserialized value as the runner's ``C`` function would give it."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, bytes):
-        return list(bytearray(value))
-    if isinstance(value, (list, tuple)):
-        return [_psrp_object(v, depth) for v in value]
-    if isinstance(value, dict):
-        return dict((str(k), _psrp_object(v, depth + 1)) for k, v in value.items())
-    if HAS_PYPSRP and isinstance(value, GenericComplexObject):
-        if "System.Enum" in value.types or depth >= 2:
-            return value.to_string
-        props = {}
-        props.update(value.adapted_properties)
-        props.update(value.extended_properties)
-        if not props:
-            return value.to_string
-        return dict((k, _psrp_object(v, depth + 1)) for k, v in props.items())
-    return str(value)
-
-
-def _psrp_error(record, terminating):
-    exception = getattr(record, "exception", None)
-    message = None
-    exception_type = ""
-    if HAS_PYPSRP and isinstance(exception, GenericComplexObject):
-        message = exception.adapted_properties.get("Message") or exception.extended_properties.get("Message")
-        exception_type = (exception.types[0] if exception.types else "").replace("Deserialized.", "", 1)
-    message = getattr(record, "details_message", None) or message or str(record)
-    category = getattr(record, "category", 0) or 0
-    return {"message": message,
-            "category": ERROR_CATEGORIES[category] if 0 <= category < len(ERROR_CATEGORIES) else str(category),
-            "fqeid": getattr(record, "fq_error", "") or "",
-            "exception": exception_type,
-            "reason": getattr(record, "reason", "") or "",
-            "terminating": terminating}
-
-
-def run_plan_psrp(runspace_pool, plan):
-    """Run ``plan`` on an open pypsrp RunspacePool: one pipeline per step."""
-    if not HAS_PYPSRP:
-        raise PlanError("pypsrp is required for the psrp connection: %s" % PYPSRP_IMPORT_ERROR)
-    # Only a secret given as a parameter value travels as a SecureString, which needs the session key.
-    if any(isinstance(v, Secret) for step in plan.steps for _n, v in step.parameters):
-        runspace_pool.exchange_keys()
-    results = []
-    stop = False
-    for step in plan.steps:
-        if stop:
-            results.append(_skipped(step.cmdlet))
-            continue
-        ps = PowerShell(runspace_pool)
-        ps.add_cmdlet(step.cmdlet)
-        for name, value in step.parameters:
-            ps.add_parameter(name, _psrp_value(value, True))
-        try:
-            output = ps.invoke()
-            failed = ps.state == PSInvocationState.FAILED
-            records = list(ps.streams.error)
-            errors = [_psrp_error(r, failed and i == len(records) - 1) for i, r in enumerate(records)]
-            result = {"cmdlet": step.cmdlet, "skipped": False,
-                      "output": [_psrp_object(o, 0) for o in output or []],
-                      "errors": errors,
-                      "warnings": [getattr(w, "message", None) or str(w) for w in ps.streams.warning]}
-        finally:
-            # Each pipeline is closed on the server as soon as its results are read (DESIGN decision 6).
-            ps.close()
-        results.append(result)
-        stop = plan.stop_on_error and _step_failed(result)
-    return results

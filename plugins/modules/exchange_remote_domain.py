@@ -229,8 +229,13 @@ options:
     type: bool
 
 extends_documentation_fragment:
-  - xphone.connect.exchange
+  # The support levels first: the first fragment to set a field wins.
   - xphone.connect.exchange.attributes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.actiongroups
+  - xphone.connect.exchange
 seealso:
   - module: xphone.connect.exchange_connector
 author:
@@ -289,7 +294,7 @@ warnings:
 '''
 
 from ansible_collections.xphone.connect.plugins.module_utils import remote_domain
-from ansible_collections.xphone.connect.plugins.module_utils.exchange_module import run_module
+from ansible_collections.xphone.connect.plugins.module_utils.runner import run_module
 
 
 def main():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: xphone.connect contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Exchange session wrapper with the real pypsrp client against the lab: faults, retries, teardown."""
+"""The session with the real pypsrp client against the lab: faults, retries, teardown."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if _COLLECTIONS not in sys.path:
 
 # pylint: disable=wrong-import-position
 from ansible_collections.xphone.connect.plugins.module_utils import connection, errors, remote_domain  # noqa: E402
-from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession  # noqa: E402
+from ansible_collections.xphone.connect.plugins.module_utils.session import DELAY_BASE, Session  # noqa: E402
 
 
 def settings_for(handle, **changes):
@@ -37,9 +37,9 @@ def fax_params(**changes):
 
 def test_every_pool_is_closed(lab_env):
     before = lab_env.stats()["sessions"]["open"]
-    with ExchangeSession(settings_for(lab_env)) as sess:
+    with Session(settings_for(lab_env)) as sess:
         remote_domain.run(sess, fax_params())
-    with ExchangeSession(settings_for(lab_env)) as sess:
+    with Session(settings_for(lab_env)) as sess:
         assert remote_domain.run(sess, fax_params())["changed"] is False
     assert lab_env.stats()["sessions"]["open"] == before
 
@@ -47,16 +47,16 @@ def test_every_pool_is_closed(lab_env):
 def test_pool_closed_after_a_failure(lab_env):
     before = lab_env.stats()["sessions"]["open"]
     with pytest.raises(errors.InvalidInput):
-        with ExchangeSession(settings_for(lab_env)) as sess:
+        with Session(settings_for(lab_env)) as sess:
             remote_domain.run(sess, fax_params(name="Default", domain_name="other.alleo.intern"))
     with pytest.raises(errors.CmdletFailed):
-        with ExchangeSession(settings_for(lab_env)) as sess:
+        with Session(settings_for(lab_env)) as sess:
             sess.invoke("Set-RemoteDomain", [("Identity", "Default"), ("NoSuchParameter", 1)])
     assert lab_env.stats()["sessions"]["open"] == before
 
 
 def test_lost_shell_is_replaced_and_the_step_redone(lab_env):
-    with ExchangeSession(settings_for(lab_env)) as sess:
+    with Session(settings_for(lab_env)) as sess:
         sess.invoke("Get-RemoteDomain")
         lab_env.inject_fault("shell_not_found", host="EX01", action="Command")
         result = remote_domain.run(sess, fax_params())
@@ -68,41 +68,52 @@ def test_lost_shell_is_replaced_and_the_step_redone(lab_env):
 def test_throttled_shell_backs_off_then_works(lab_env):
     slept = []
     lab_env.inject_fault("throttle", count=2, host="EX01", action="Create")
-    with ExchangeSession(settings_for(lab_env), sleep=slept.append) as sess:
+    with Session(settings_for(lab_env), sleep=slept.append) as sess:
         assert sess.invoke("Get-RemoteDomain")
-    assert slept == [5, 10]
+    # two full-jitter waits, each below its cap (5 s, then 10 s)
+    assert len(slept) == 2 and slept[0] < DELAY_BASE and slept[1] < 2 * DELAY_BASE
 
 
 def test_throttling_gives_up_naming_the_quota(lab_env):
     slept = []
     lab_env.inject_fault("throttle", count=10, host="EX01", action="Create")
     with pytest.raises(errors.Throttled) as err:
-        with ExchangeSession(settings_for(lab_env), sleep=slept.append) as sess:
+        with Session(settings_for(lab_env), sleep=slept.append) as sess:
             sess.invoke("Get-RemoteDomain")
     assert "PowerShellMaxConcurrency" in err.value.message and len(slept) == 4
+    assert "tried 5 times" in err.value.message
 
 
 def test_wrong_password_is_tried_once(lab_env):
     with pytest.raises(errors.AuthenticationFailed) as err:
-        with ExchangeSession(settings_for(lab_env, password="Not-The-Password-1")) as sess:
+        with Session(settings_for(lab_env, password="Not-The-Password-1")) as sess:
             sess.invoke("Get-RemoteDomain")
     assert "Not-The-Password-1" not in err.value.message
     assert lab_env.stats()["locked_accounts"] == []
 
 
-def test_server_error_names_the_endpoint(lab_env):
+def test_one_server_error_on_a_read_is_retried(lab_env):
     lab_env.inject_fault("http500", host="EX01", action="Command", message="internal trouble")
-    with pytest.raises(errors.ExchangeError) as err:
-        with ExchangeSession(settings_for(lab_env)) as sess:
+    slept = []
+    with Session(settings_for(lab_env), sleep=slept.append) as sess:
+        assert sess.invoke("Get-RemoteDomain")
+    assert len(slept) == 1
+
+
+def test_server_errors_that_persist_name_the_endpoint_and_the_tries(lab_env):
+    lab_env.inject_fault("http500", count=20, host="EX01", action="Command", message="internal trouble")
+    with pytest.raises(errors.Transient) as err:
+        with Session(settings_for(lab_env), sleep=lambda s: None) as sess:
             sess.invoke("Get-RemoteDomain")
-    assert "internal trouble" in err.value.message
+    assert "internal trouble" in err.value.message and "tried 5 times" in err.value.message
+    assert lab_env.exchange_uri("EX01") in err.value.message
     assert lab_env.admin_password not in err.value.message
 
 
 def test_account_without_the_role_gets_an_rbac_message(lab_env):
     user, password = lab_env.credentials("jdoe")
-    with pytest.raises(errors.ExchangeError) as err:
-        with ExchangeSession(settings_for(lab_env, username=user, password=password)) as sess:
+    with pytest.raises(errors.XPhoneError) as err:
+        with Session(settings_for(lab_env, username=user, password=password)) as sess:
             sess.invoke("New-RemoteDomain", [("Name", "x"), ("DomainName", "x.alleo.intern")])
     assert isinstance(err.value, errors.AuthorizationFailed), err.value.message
     assert "RBAC" in err.value.message

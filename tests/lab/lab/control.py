@@ -2,15 +2,25 @@
 
 Endpoints (all JSON):
   GET    /state       the state store snapshot, passwords redacted
-  GET    /stats       requests, sessions opened/closed/open, pipelines, per-cmdlet counts (engine)
+  GET    /stats       requests, logons, sessions opened/closed/open/peak, pipelines, per-cmdlet counts
+                      (engine), globally and per host (``hosts``: {"EX01": {"sessions_opened": ..,
+                      "sessions_closed": .., "sessions_open": .., "sessions_peak": .., "logons": ..,
+                      "failed_logons": .., "requests": .., "requests_by_action": {..}, "http_posts": ..,
+                      "pipelines": ..}})
+  GET    /requests    the request log (the last 5000 WS-Management requests): seq, host, host_seq, action,
+                      endpoint, shell_id, status (HTTP status, "reset" or "hang"), fault
   GET    /audit       the engine's audit log (secrets redacted by the engine)
   GET    /endpoints   per host: address, ports, URIs
   GET    /shells      open shells
-  GET    /faults      pending faults and the latency profile
-  POST   /reset       back to the topology (state, shells, lockouts, faults, latency, statistics)
-  POST   /stats/reset only the request statistics (for measurements)
-  POST   /faults      {"kind": "http500|reset|shell_not_found|throttle|slow", "count": 1, "host": "EX01",
-                       "action": "Create", "delay_ms": 0, "message": "...", "code": 2150858752}
+  GET    /faults      pending faults, the faults that fired and the latency profile
+  POST   /reset       back to the topology (state, shells, lockouts, faults, latency, every counter);
+                      requests held by a ``hang`` fault are released
+  POST   /stats/reset every counter (requests, logons, sessions opened/closed, peak = open now, pipelines,
+                      per-cmdlet counts) and the request log; state, shells and faults stay
+  POST   /faults      {"kind": "http500|reset|shell_not_found|throttle|slow|hang|runspace_limit", "count": 1,
+                       "skip": 0, "host": "EX01", "action": "Create", "endpoint": "exchange", "delay_ms": 0,
+                       "message": "...", "code": 2150858752}: the first ``skip`` matching requests pass, the
+                       next ``count`` get the fault
   DELETE /faults      all pending faults (or /faults/<id>)
   PUT    /latency     {"per_request_ms": 5, "per_shell_open_ms": 50}
   POST   /shells/forget  {"host": "EX01", "user": "ALLEO\\\\Administrator"}: drop shells (clients then get
@@ -33,6 +43,8 @@ import yaml
 from .server import LabServer
 
 log = logging.getLogger(__name__)
+
+FAULT_FIELDS = ("kind", "count", "skip", "host", "action", "endpoint", "delay_ms", "message", "code")
 
 
 class _ControlServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -88,17 +100,19 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 self._send(200, srv.endpoints())
             elif method == "GET" and path == "/shells":
                 self._send(200, srv.shells.describe())
+            elif method == "GET" and path == "/requests":
+                self._send(200, srv.stats.request_log())
             elif method == "GET" and path == "/faults":
-                self._send(200, {"faults": srv.faults.active(), "latency": vars(srv.faults.latency)})
+                self._send(200, {"faults": srv.faults.active(), "fired": srv.faults.fired(),
+                                 "latency": vars(srv.faults.latency)})
             elif method == "POST" and path == "/reset":
                 srv.reset()
                 self._send(200, {"reset": True})
             elif method == "POST" and path == "/stats/reset":
-                srv.stats.reset()
+                srv.reset_stats()
                 self._send(200, {"reset": True})
             elif method == "POST" and path == "/faults":
-                fault = srv.faults.add(**{k: body[k] for k in ("kind", "count", "host", "action", "delay_ms", "message", "code")
-                                          if k in body})
+                fault = srv.faults.add(**{k: body[k] for k in FAULT_FIELDS if k in body})
                 self._send(201, vars(fault))
             elif method == "DELETE" and (path == "/faults" or path.startswith("/faults/")):
                 fault_id = int(path.rsplit("/", 1)[1]) if path.startswith("/faults/") else None

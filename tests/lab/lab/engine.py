@@ -162,6 +162,13 @@ class Lab:
             self._pipelines = 0
             self._secrets.clear()
 
+    def reset_stats(self) -> None:
+        """Only the counters (per-cmdlet calls and errors, pipelines); state and audit log stay."""
+        with self._lock:
+            self._calls.clear()
+            self._errors.clear()
+            self._pipelines = 0
+
     def stats(self) -> dict[str, t.Any]:
         with self._lock:
             return {"pipelines": self._pipelines, "calls": dict(self._calls), "errors": dict(self._errors),

@@ -265,7 +265,7 @@ class PsrpShell(Shell):
                 f"The lab's engine failed: {err.__class__.__name__}: {err}", category="NotSpecified",
                 error_id="LabEngineFailure", exception_type="System.Management.Automation.RuntimeException"))
         if self.server is not None:
-            self.server.stats.pipeline()
+            self.server.stats.pipeline(self.session.host)
         with self.cond:
             pipe = state.pipe
             if pipe.state != PSInvocationState.Running or self.closed:

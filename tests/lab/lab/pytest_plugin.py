@@ -107,8 +107,10 @@ class LabHandle:
         self.server.reset()
 
     def inject_fault(self, kind: str, count: int = 1, host: str | None = None, action: str | None = None,
-                     delay_ms: int = 0, message: str | None = None, code: int | None = None) -> t.Any:
-        return self.server.faults.add(kind, count, host, action, delay_ms, message, code)
+                     delay_ms: int = 0, message: str | None = None, code: int | None = None, *, skip: int = 0,
+                     endpoint: str | None = None) -> t.Any:
+        """Let the first ``skip`` matching requests pass, then fault the next ``count`` (see lab.faults)."""
+        return self.server.faults.add(kind, count, host, action, delay_ms, message, code, skip=skip, endpoint=endpoint)
 
     def clear_faults(self) -> int:
         return self.server.faults.clear()
@@ -121,6 +123,18 @@ class LabHandle:
 
     def stats(self) -> dict[str, t.Any]:
         return self.server.stats_snapshot()
+
+    def host_stats(self, host: str) -> dict[str, t.Any]:
+        """``stats()["hosts"][host]``: sessions_opened/closed/open/peak, logons, failed_logons, requests, pipelines."""
+        return self.stats()["hosts"][host.upper()]
+
+    def reset_stats(self) -> None:
+        """Every counter back to 0 (as ``POST /stats/reset``); state, shells and faults stay."""
+        self.server.reset_stats()
+
+    def requests(self) -> list[dict[str, t.Any]]:
+        """The request log (as ``GET /requests``)."""
+        return self.server.stats.request_log()
 
     def audit(self) -> list[dict[str, t.Any]]:
         return self.lab.audit()

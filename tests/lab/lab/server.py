@@ -7,6 +7,13 @@ Standard ports (80/443/5985/5986) are used when they can be bound, free ports ot
 
 Authentication is bound to the TCP connection (NTLM/Negotiate), as with HTTP.sys: one handler instance
 per connection holds the acceptor context, so sealing sequence numbers stay in order.
+
+Statistics are kept globally and per host (the topology name of the listener a request reached): HTTP
+POSTs, WS-Management requests (counted when they arrive, so a request that is reset or left hanging
+counts too), logons (a completed NTLM/Negotiate handshake, or Basic accepted on a connection not yet
+authenticated as that user), failed logons (every 401 refusal), pipelines, and the shells of the table.
+Handler threads are daemon threads; a request held by a ``hang`` fault is released when the lab is reset
+or stopped, so neither waits for it.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import errno
 import http.server
 import logging
 import os
+import select
 import socket
 import socketserver
 import struct
@@ -35,6 +43,9 @@ from .winrs import WinrsShell
 
 log = logging.getLogger(__name__)
 
+DEFAULT_EXCHANGE_MAX_SHELLS = 18   # PowerShellMaxConcurrency of the on-premises global throttling policy
+HOST_STATS_KEYS = ("sessions_opened", "sessions_closed", "sessions_open", "sessions_peak", "logons", "failed_logons",
+                   "requests", "requests_by_action", "http_posts", "pipelines")
 STANDARD_PORTS = {"http": 80, "https": 443, "wsman_http": 5985, "wsman_https": 5986}
 # Which listener serves which paths: Exchange's IIS vdir answers on 80/443, WinRM on 5985/5986; the
 # lab serves both paths on all ports of an Exchange host (a module may combine either with either).
@@ -58,9 +69,20 @@ class Listener:
         return f"{self.scheme}://{self.address}:{self.port}{path}"
 
 
+REQUEST_LOG_SIZE = 5000
+
+
+def _new_host_counters() -> dict[str, t.Any]:
+    return {"requests": 0, "requests_by_action": collections.Counter(), "http_posts": 0, "pipelines": 0,
+            "logons": 0, "failed_logons": 0}
+
+
 class Stats:
-    def __init__(self) -> None:
+    """Request statistics, globally and per host; ``reset()`` clears every counter and the request log."""
+
+    def __init__(self, hosts: t.Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
+        self._host_names = list(hosts)
         self.reset()
 
     def reset(self) -> None:
@@ -70,29 +92,75 @@ class Stats:
             self.by_action: collections.Counter[str] = collections.Counter()
             self.by_status: collections.Counter[int] = collections.Counter()
             self.auth_failures = 0
+            self.logons = 0
             self.pipelines = 0
             self.server_ms_total = 0.0
             self.server_ms: collections.deque[float] = collections.deque(maxlen=20000)
+            self.per_host: dict[str, dict[str, t.Any]] = {name: _new_host_counters() for name in self._host_names}
+            self.log: collections.deque[dict[str, t.Any]] = collections.deque(maxlen=REQUEST_LOG_SIZE)
 
-    def request(self, action: str, status: int, elapsed_ms: float) -> None:
+    def _host(self, host: str) -> dict[str, t.Any]:
+        """Called under ``_lock``."""
+        counters = self.per_host.get(host)
+        if counters is None:
+            counters = self.per_host[host] = _new_host_counters()
+        return counters
+
+    def request(self, host: str, action: str, endpoint: str, shell_id: str | None) -> dict[str, t.Any]:
+        """Count one WS-Management request as it arrives; returns its entry in the request log."""
         with self._lock:
             self.requests += 1
             self.by_action[action] += 1
-            self.by_status[status] += 1
+            counters = self._host(host)
+            counters["requests"] += 1
+            counters["requests_by_action"][action] += 1
+            entry = {"seq": self.requests, "host": host, "host_seq": counters["requests"], "action": action,
+                     "endpoint": endpoint, "shell_id": shell_id, "status": None, "fault": None}
+            self.log.append(entry)
+            return entry
+
+    def fault(self, entry: dict[str, t.Any] | None, kind: str) -> None:
+        with self._lock:
+            if entry is not None:
+                entry["fault"] = kind
+
+    def reply(self, entry: dict[str, t.Any] | None, status: int | str) -> None:
+        """The outcome of a request: an HTTP status (counted) or "reset"/"hang" (only logged)."""
+        with self._lock:
+            if entry is not None:
+                entry["status"] = status
+            if isinstance(status, int):
+                self.by_status[status] += 1
+
+    def timing(self, elapsed_ms: float) -> None:
+        """Server time of one answered request."""
+        with self._lock:
             self.server_ms_total += elapsed_ms
             self.server_ms.append(elapsed_ms)
 
-    def post(self) -> None:
+    def post(self, host: str) -> None:
         with self._lock:
             self.http_posts += 1
+            self._host(host)["http_posts"] += 1
 
-    def auth_failure(self) -> None:
+    def auth_failure(self, host: str) -> None:
         with self._lock:
             self.auth_failures += 1
+            self._host(host)["failed_logons"] += 1
 
-    def pipeline(self) -> None:
+    def logon(self, host: str) -> None:
+        with self._lock:
+            self.logons += 1
+            self._host(host)["logons"] += 1
+
+    def pipeline(self, host: str) -> None:
         with self._lock:
             self.pipelines += 1
+            self._host(host)["pipelines"] += 1
+
+    def request_log(self) -> list[dict[str, t.Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self.log]
 
     def snapshot(self) -> dict[str, t.Any]:
         with self._lock:
@@ -103,11 +171,25 @@ class Stats:
                 "requests_by_action": dict(self.by_action),
                 "requests_by_status": {str(k): v for k, v in self.by_status.items()},
                 "auth_failures": self.auth_failures,
+                "logons": self.logons,
                 "pipelines": self.pipelines,
                 "server_ms_total": round(self.server_ms_total, 3),
                 "server_ms_median": round(times[len(times) // 2], 3) if times else None,
                 "server_ms_p90": round(times[int(len(times) * 0.9)], 3) if times else None,
+                "hosts": {name: {**counters, "requests_by_action": dict(counters["requests_by_action"])}
+                          for name, counters in self.per_host.items()},
             }
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What ``LabServer.handle`` decided for one request."""
+    status: int
+    body: bytes
+    action: str
+    entry: dict[str, t.Any] | None = None     # the request's entry in the request log
+    disposition: str = "answer"                # answer | reset | hang
+    hold_s: float = 0.0                        # hang: how long to hold the connection at most
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -202,7 +284,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
 
     def _refuse(self, err: auth.AuthFailed) -> None:
         lab_server = self.server.lab_server
-        lab_server.stats.auth_failure()
+        lab_server.stats.auth_failure(self.server.listener.host)
         log.info("authentication refused on %s: %s (%s)", self.server.listener.host, err, err.account or "unknown account")
         self.negotiate = None
         self.principal = None
@@ -212,7 +294,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
         started = time.perf_counter()
         lst = self.server.listener
         lab_server = self.server.lab_server
-        lab_server.stats.post()
+        lab_server.stats.post(lst.host)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         endpoint = self._endpoint()
@@ -230,10 +312,13 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
                     self._refuse(auth.AuthFailed("Basic over unencrypted HTTP is not allowed"))
                     return
                 try:
-                    self.principal = lab_server.accounts.basic(token.strip())
+                    principal = lab_server.accounts.basic(token.strip())
                 except auth.AuthFailed as err:
                     self._refuse(err)
                     return
+                if self.auth_kind != "basic" or self.principal != principal:
+                    lab_server.stats.logon(lst.host)     # a connection newly authenticated as this user
+                self.principal = principal
                 self.auth_kind = "basic"
                 self.negotiate = None
             elif scheme_l in ("negotiate", "ntlm"):
@@ -256,6 +341,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
                     return
                 self.principal = self.negotiate.principal
                 self.auth_kind = "negotiate"
+                lab_server.stats.logon(lst.host)         # the handshake completed: a new security context
                 if out:
                     final_token = {"WWW-Authenticate": f"{scheme} {base64.b64encode(out).decode()}"}
                 if not body:
@@ -287,16 +373,45 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
                 return
             plain = body
 
-        status, response, action, reset = lab_server.handle(lst, endpoint, self.principal or "", self.client_address[0], plain)
-        if reset:
+        outcome = lab_server.handle(lst, endpoint, self.principal or "", self.client_address[0], plain)
+        if outcome.disposition == "reset":
+            lab_server.stats.reply(outcome.entry, "reset")
             self._reset_connection()
             return
+        if outcome.disposition == "hang":
+            lab_server.stats.reply(outcome.entry, "hang")
+            self._hold(outcome.hold_s)
+            self._reset_connection()
+            return
+        status, response = outcome.status, outcome.body
+        lab_server.stats.reply(outcome.entry, status)     # before the answer: a client that has it may read the stats
         if encrypted and response:
             response = encryption.wrap(self.negotiate.context, response)
             self._reply(status, response, final_token, content_type=encryption.CONTENT_TYPE)
         else:
             self._reply(status, response, final_token)
-        lab_server.stats.request(action, status, (time.perf_counter() - started) * 1000.0)
+        lab_server.stats.timing((time.perf_counter() - started) * 1000.0)
+
+    def _hold(self, seconds: float) -> None:
+        """Leave the request unanswered until the client gives up (closes the connection), ``seconds`` pass,
+        or the lab is reset or stopped."""
+        lab_server = self.server.lab_server
+        release = lab_server.hold_release
+        deadline = time.monotonic() + seconds
+        lab_server.held(+1)
+        try:
+            while not release.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                try:
+                    readable, _writable, _failed = select.select([self.connection], [], [], min(remaining, 0.05))
+                except (OSError, ValueError):
+                    return      # the socket is gone: the lab stopped
+                if readable:
+                    return      # end of stream: the client gave up (a client sends nothing else while it waits)
+        finally:
+            lab_server.held(-1)
 
     def _challenge_token(self, scheme: str, out: bytes | None) -> None:
         self.send_response(401)
@@ -335,8 +450,12 @@ class LabServer:
         self.https = https
         self.max_receive_wait = max_receive_wait
         self.fell_back_to_free_ports = False
-        self.stats = Stats()
+        self.stats = Stats(h["name"] for h in lab.topology.get("hosts") or [])
         self.faults = faults.FaultInjector()
+        # Set to release every request a ``hang`` fault holds (on reset and stop); replaced after a reset.
+        self.hold_release = threading.Event()
+        self._held = 0
+        self._held_lock = threading.Lock()
         self.shells = ShellTable()
         limits = dict(lab.topology.get("limits") or {})
         self.limits = limits
@@ -408,6 +527,7 @@ class LabServer:
         self.listeners = []
 
     def stop(self) -> None:
+        self.hold_release.set()
         # shutdown() waits for the serve loop's next poll: stop all listeners at once, not one after another.
         stoppers = [threading.Thread(target=lst.server.shutdown, daemon=True) for lst in self.listeners]
         for thread in stoppers:
@@ -421,12 +541,30 @@ class LabServer:
         self.listeners = []
 
     def reset(self) -> None:
-        """Back to the topology: engine state, shells, lockouts, faults, latency and statistics."""
+        """Back to the topology: engine state, shells, lockouts, faults, latency and statistics; requests
+        held by a ``hang`` fault are released (their connections closed without an answer)."""
+        released, self.hold_release = self.hold_release, threading.Event()
+        released.set()
         self.lab.reset()
         self.shells.forget()
         self.accounts.reset()
         self.faults.reset()
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """Every counter back to 0: requests, logons, pipelines, sessions opened/closed (the peak becomes the
+        number open now), per-cmdlet counts and the request log. State, shells, lockouts and faults stay."""
         self.stats.reset()
+        self.shells.reset_counters()
+        reset_engine = getattr(self.lab, "reset_stats", None)
+        if reset_engine is not None:
+            reset_engine()
+
+    def held(self, delta: int = 0) -> int:
+        """How many requests a ``hang`` fault holds right now (``delta`` is for the handler)."""
+        with self._held_lock:
+            self._held += delta
+            return self._held
 
     # -- description ----------------------------------------------------------------------------------
     def endpoints(self) -> dict[str, dict[str, t.Any]]:
@@ -445,22 +583,34 @@ class LabServer:
 
     def stats_snapshot(self) -> dict[str, t.Any]:
         data = self.stats.snapshot()
-        data["sessions"] = {"opened": self.shells.opened, "closed": self.shells.closed, "open": self.shells.open_count()}
+        shells = self.shells.counters(data["hosts"])
+        total = shells["total"]
+        data["sessions"] = {"opened": total["opened"], "closed": total["closed"], "open": total["open"]}
+        data["sessions_peak"] = total["peak"]
+        for name, counters in shells["hosts"].items():
+            data["hosts"].setdefault(name, {}).update(counters)
+        data["hosts"] = {name: {key: counters.get(key, {} if key == "requests_by_action" else 0) for key in HOST_STATS_KEYS}
+                         for name, counters in data["hosts"].items()}
         data["cmdlets"] = self.lab.stats()
         data["locked_accounts"] = self.accounts.locked_accounts()
         return data
 
     # -- WS-Management -----------------------------------------------------------------------------------
-    def handle(self, lst: Listener, endpoint: str, principal: str, client_ip: str,
-               plain: bytes) -> tuple[int, bytes, str, bool]:
-        """Answer one authenticated request: (HTTP status, SOAP body, action, reset connection)."""
+    def handle(self, lst: Listener, endpoint: str, principal: str, client_ip: str, plain: bytes) -> Outcome:
+        """Answer one authenticated request (or decide to reset or hold its connection)."""
         req = None
+        entry = None
         try:
             req = wsman.parse_request(plain)
-            fault = self.faults.take(lst.host, req.action)
+            entry = self.stats.request(lst.host, req.action, endpoint, req.shell_id)
+            fault = self.faults.take(lst.host, req.action, endpoint)
             if fault is not None:
+                self.stats.fault(entry, fault.kind)
                 if fault.kind == "reset":
-                    return 0, b"", req.action, True
+                    return Outcome(0, b"", req.action, entry, "reset")
+                if fault.kind == "hang":
+                    return Outcome(0, b"", req.action, entry, "hang",
+                                   hold_s=(fault.delay_ms or faults.HANG_DEFAULT_MS) / 1000.0)
                 if fault.kind == "slow":
                     time.sleep(fault.delay_ms / 1000.0)
                 elif fault.kind == "http500":
@@ -472,16 +622,46 @@ class LabServer:
                     raise wsman.fault_shell_not_found(req.shell_id or str(uuid.uuid4()).upper())
                 elif fault.kind == "throttle":
                     raise wsman.fault_throttled()
+                elif fault.kind == "runspace_limit":
+                    limit = int(self.limits.get("exchange_max_shells_per_user") or DEFAULT_EXCHANGE_MAX_SHELLS)
+                    err = self.runspace_limit_fault(lst.host, principal, limit)
+                    err.message = err.reason = fault.message or err.message
+                    err.code = fault.code or err.code
+                    raise err
             self.faults.request_delay()
-            return 200, self._dispatch(lst, endpoint, principal, client_ip, req), req.action, False
+            return Outcome(200, self._dispatch(lst, endpoint, principal, client_ip, req), req.action, entry)
         except wsman.WSManFault as fault:
             fault.machine = lst.host
-            return fault.http_status, wsman.fault_envelope(fault, req), req.action if req else "Invalid", False
+            if entry is None:
+                entry = self.stats.request(lst.host, "Invalid", endpoint, None)
+            return Outcome(fault.http_status, wsman.fault_envelope(fault, req), req.action if req else "Invalid", entry)
         except Exception:  # pylint: disable=broad-exception-caught  # a lab bug must reach the client as a fault
             log.exception("internal error while handling %s", req.action if req else "a request")
             fault = wsman.fault_internal()
             fault.machine = lst.host
-            return 500, wsman.fault_envelope(fault, req), req.action if req else "Invalid", False
+            if entry is None:
+                entry = self.stats.request(lst.host, "Invalid", endpoint, None)
+            return Outcome(500, wsman.fault_envelope(fault, req), req.action if req else "Invalid", entry)
+
+    def runspace_limit_fault(self, host: str, principal: str, limit: int) -> wsman.WSManFault:
+        """Exchange's AuthZ over-budget fault for ``principal`` on ``host``: its SID, the throttling policy that
+        applies (the user's own, else the Organization-scoped one, else the global one) and the server names."""
+        sam = principal.rpartition("\\")[2].lower()
+        sid, policy_dn, fqdn = "", "", ""
+        store = getattr(self.lab, "store", None)
+        if store is not None:
+            with store.read() as data:
+                directory = data.get("directory") or {}
+                user = (directory.get("users") or {}).get(sam) or {}
+                sid = user.get("sid") or ""
+                fqdn = (directory.get("domain") or {}).get("fqdn") or ""
+                policies = (data.get("organization") or {}).get("throttling_policies") or {}
+                policy = (policies.get((user.get("throttling_policy") or "").lower())
+                          or next((p for p in policies.values() if p.get("ThrottlingPolicyScope") == "Organization"), None)
+                          or next((p for p in policies.values() if p.get("ThrottlingPolicyScope") == "Global"), None))
+                policy_dn = (policy or {}).get("DistinguishedName") or ""
+        backend = f"{host.lower()}.{fqdn}" if fqdn else host.lower()
+        return wsman.fault_runspace_limit(limit, policy_dn=policy_dn, owner_sid=sid, server=host, backend=backend)
 
     def _dispatch(self, lst: Listener, endpoint: str, principal: str, client_ip: str, req: wsman.Request) -> bytes:
         if req.action == "Create":
@@ -523,21 +703,24 @@ class LabServer:
         else:
             raise wsman.fault_resource_not_found(uri)
         self._check_quota(lst, endpoint, principal)
-        self._add_shell(shell, endpoint)
+        self._add_shell(shell, lst, endpoint, principal)
         return wsman.create_response(req, shell_id, lst.url("/PowerShell" if endpoint == "exchange" else "/wsman"),
                                      owner=principal, client_ip=client_ip,
                                      input_streams=shell.input_streams, output_streams=shell.output_streams)
 
-    def _quota(self, endpoint: str) -> tuple[int, str | None, t.Callable[[int], wsman.WSManFault]]:
+    def _quota(self, lst: Listener, endpoint: str,
+               principal: str) -> tuple[int, str | None, t.Callable[[int], wsman.WSManFault]]:
         if endpoint == "exchange":
-            return int(self.limits.get("exchange_max_shells_per_user") or 0), "exchange", wsman.fault_exchange_max_shells
+            # Exchange 2013+ enforces PowerShellMaxConcurrency in its AuthZ plugin, with its own text.
+            return (int(self.limits.get("exchange_max_shells_per_user") or 0), "exchange",
+                    lambda limit: self.runspace_limit_fault(lst.host, principal, limit))
         return int(self.limits.get("wsman_max_shells_per_user") or 0), None, wsman.fault_wsman_max_shells
 
     def _check_quota(self, lst: Listener, endpoint: str, principal: str) -> None:
-        quota, scope, fault = self._quota(endpoint)
+        quota, scope, fault = self._quota(lst, endpoint, principal)
         if quota and self.shells.count(lst.host, principal, scope) >= quota:
             raise fault(quota)
 
-    def _add_shell(self, shell: t.Any, endpoint: str) -> None:
-        quota, scope, fault = self._quota(endpoint)
+    def _add_shell(self, shell: t.Any, lst: Listener, endpoint: str, principal: str) -> None:
+        quota, scope, fault = self._quota(lst, endpoint, principal)
         self.shells.add(shell, quota, scope, fault)

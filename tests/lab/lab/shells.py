@@ -1,12 +1,16 @@
 """The shell table: every open WinRS/PSRP shell, per-user shell quotas and commands-per-shell quota.
 
-A shell belongs to one host, endpoint and user. Each shell has one ``threading.Condition``: protocol
-state (psrpcore objects, outboxes, command table) is only touched under it, and a blocked Receive
-waits on it.
+A shell belongs to one host (the topology name of the listener that created it), endpoint and user.
+Each shell has one ``threading.Condition``: protocol state (psrpcore objects, outboxes, command table)
+is only touched under it, and a blocked Receive waits on it.
+
+The table also counts, per host, the shells opened and closed and the peak number open at once since
+the last ``reset_counters()`` (after which the peak is the number open then).
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 import typing as t
@@ -72,8 +76,20 @@ class ShellTable:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._shells: dict[str, Shell] = {}
-        self.opened = 0
-        self.closed = 0
+        self._opened: collections.Counter[str] = collections.Counter()
+        self._closed: collections.Counter[str] = collections.Counter()
+        self._peak: collections.Counter[str] = collections.Counter()
+        self._peak_total = 0
+
+    @property
+    def opened(self) -> int:
+        with self._lock:
+            return sum(self._opened.values())
+
+    @property
+    def closed(self) -> int:
+        with self._lock:
+            return sum(self._closed.values())
 
     def count(self, host: str, user: str, endpoint: str | None = None) -> int:
         with self._lock:
@@ -91,7 +107,14 @@ class ShellTable:
                 if used >= quota:
                     raise quota_fault(quota)
             self._shells[shell.shell_id] = shell
-            self.opened += 1
+            host = shell.session.host
+            self._opened[host] += 1
+            self._peak[host] = max(self._peak[host], self._open_on(host))
+            self._peak_total = max(self._peak_total, len(self._shells))
+
+    def _open_on(self, host: str) -> int:
+        """Called under ``_lock``."""
+        return sum(1 for s in self._shells.values() if s.session.host == host)
 
     def get(self, shell_id: str | None, host: str, user: str) -> Shell:
         with self._lock:
@@ -105,7 +128,7 @@ class ShellTable:
         with self._lock:
             shell = self._shells.pop(shell_id.upper(), None)
             if shell is not None:
-                self.closed += 1
+                self._closed[shell.session.host] += 1
         if shell is not None:
             shell.close()
         return shell
@@ -120,9 +143,32 @@ class ShellTable:
             self.remove(sid)
         return len(ids)
 
-    def open_count(self) -> int:
+    def open_count(self, host: str | None = None) -> int:
         with self._lock:
-            return len(self._shells)
+            return len(self._shells) if host is None else self._open_on(host)
+
+    def counters(self, hosts: t.Iterable[str] = ()) -> dict[str, t.Any]:
+        """``{"total": {...}, "hosts": {HOST: {...}}}`` with sessions_opened/closed/open/peak; ``hosts`` are
+        listed even without any shell."""
+        with self._lock:
+            names = list(dict.fromkeys([*hosts, *self._opened, *self._closed,
+                                        *(s.session.host for s in self._shells.values())]))
+            per_host = {name: {"sessions_opened": self._opened[name], "sessions_closed": self._closed[name],
+                               "sessions_open": self._open_on(name), "sessions_peak": self._peak[name]}
+                        for name in names}
+            total = {"opened": sum(self._opened.values()), "closed": sum(self._closed.values()),
+                     "open": len(self._shells), "peak": self._peak_total}
+        return {"total": total, "hosts": per_host}
+
+    def reset_counters(self) -> None:
+        """Opened and closed back to 0; the peak becomes the number open now."""
+        with self._lock:
+            self._opened.clear()
+            self._closed.clear()
+            self._peak.clear()
+            for shell in self._shells.values():
+                self._peak[shell.session.host] += 1
+            self._peak_total = len(self._shells)
 
     def describe(self) -> list[dict[str, t.Any]]:
         with self._lock:

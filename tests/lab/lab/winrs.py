@@ -67,7 +67,7 @@ class WinrsShell(Shell):
             log.exception("WinRS command failed in the engine")
             out, err, code = b"", f"The lab failed to run the command: {exc.__class__.__name__}\r\n".encode(), 1
         if self.server is not None:
-            self.server.stats.pipeline()
+            self.server.stats.pipeline(self.session.host)
         with self.cond:
             cmd.stdout += out
             cmd.stderr += err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime
 import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
@@ -83,11 +84,48 @@ def fault_shell_not_found(shell_id: str) -> WSManFault:
                       subcode="w:InvalidSelectors")
 
 
-def fault_exchange_max_shells(limit: int) -> WSManFault:
-    # Exchange's own wording (PowerShellMaxConcurrency); code unverified: WinRM's MAX_SHELLS_PPQ.
-    return WSManFault(2150859236, "The WS-Management service cannot process the request. This user is allowed a maximum of "
-                      f"{limit} concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.",
-                      subcode="w:QuotaLimit")
+# Exchange 2013+: the AuthZ plugin refuses a runspace over PowerShellMaxConcurrency (lab-fidelity-audit Q9;
+# EX2013-src AuthZPluginHelper.HandleUserOverBudgetException, ErrorMaxRunspacesLimit). The 2010 wording
+# "This user is allowed a maximum of 18 concurrent shells" is not produced any more.
+RUNSPACE_LIMIT_TEXT = ("Fail to create a runspace because you have exceeded the maximum number of connections allowed : {0} "
+                       "for the policy party : MaxConcurrency. Please close existing runspace and try again.")
+# Assumed (no capture): the code PowerShell's plugin reports for a managed exception (WSManPluginErrorCodes.ManagedException).
+RUNSPACE_LIMIT_CODE = 0x80540FA0
+_UNLIMITED_COUNT = "9223372036854775807/Unlimited"
+
+
+def exchange_timestamp(when: datetime.datetime | None = None) -> str:
+    """Exchange's ``M/d/yyyy h:mm:ss AM`` (en-US) timestamp."""
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    return f"{when.month}/{when.day}/{when.year} {when.strftime('%I:%M:%S %p').lstrip('0')}"
+
+
+def budget_snapshot(owner_sid: str, active: int, limit: int, when: datetime.datetime | None = None) -> str:
+    """``PowerShellBudget.ToString()`` of a WSMan budget under the on-premises global policy (PowerShell* values
+    other than MaxConcurrency Unlimited): ``Name:<TAB>value`` lines, each ended by CR LF."""
+    stamp = exchange_timestamp(when)
+    lines = (("Owner", f"Sid~{owner_sid}~WSMan~false"), ("BudgetType", "WSMan"), ("ActiveRunspaces", f"{active}/{limit}"),
+             ("Balance", "2147483647/Unlimited/Unlimited"), ("PowerShellCmdletsLeft", _UNLIMITED_COUNT),
+             ("ExchangeCmdletsLeft", _UNLIMITED_COUNT), ("CmdletTimePeriod", "Unlimited"),
+             ("DestructiveCmdletsLeft", _UNLIMITED_COUNT), ("DestructiveCmdletTimePeriod", "Unlimited"),
+             ("QueueDepth", "Unlimited"), ("MaxRunspacesTimePeriod", "Unlimited"), ("RunSpacesRemaining", _UNLIMITED_COUNT),
+             ("LastTimeFrameUpdate", stamp), ("LastTimeFrameUpdateDestructiveCmdlets", stamp),
+             ("LastTimeFrameUpdateMaxRunspaces", stamp), ("Locked", "False"), ("LockRemaining", "00:00:00"))
+    return "".join(f"{name}:\t{value}\r\n" for name, value in lines)
+
+
+def fault_runspace_limit(limit: int, *, policy_dn: str, owner_sid: str, server: str, backend: str) -> WSManFault:
+    """The AuthZ fault for a user over PowerShellMaxConcurrency, as the client reads it: the proxy prefix
+    ``[ClientAccessServer=…,BackEndServer=…,RequestId=…,TimeStamp=…] ``, the AuthZ prefix
+    ``[AuthZRequestId=…][FailureCategory=AuthZ-AuthorizationException] ``, ``RUNSPACE_LIMIT_TEXT``, then
+    CR LF ``Policy: <policy DN>; `` CR LF ``Snapshot: <budget_snapshot>``."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    prefix = (f"[ClientAccessServer={server},BackEndServer={backend},RequestId={uuid.uuid4()},"
+              f"TimeStamp={exchange_timestamp(now)}] "
+              f"[AuthZRequestId={uuid.uuid4()}][FailureCategory=AuthZ-AuthorizationException] ")
+    message = (prefix + RUNSPACE_LIMIT_TEXT.format(limit)
+               + f"\r\nPolicy: {policy_dn}; \r\nSnapshot: {budget_snapshot(owner_sid, limit, limit, now)}")
+    return WSManFault(RUNSPACE_LIMIT_CODE, message, subcode="w:InternalError")
 
 
 def fault_wsman_max_shells(limit: int) -> WSManFault:
@@ -204,15 +242,20 @@ def envelope(req: Request, body: str, *, action: str | None = None, extra_header
     ).encode("utf-8")
 
 
+def _text(value: str) -> str:
+    """Element text; CR as a character reference, which an XML parser would otherwise fold into LF."""
+    return escape(value).replace("\r", "&#13;")
+
+
 def fault_envelope(fault: WSManFault, req: Request | None) -> bytes:
     action = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
     relates = escape(req.message_id) if req else ""
     detail = (f'<f:WSManFault xmlns:f="{NS["f"]}" Code="{fault.code}" Machine={quoteattr(fault.machine)}>'
-              f"<f:Message>{escape(fault.message)}</f:Message></f:WSManFault>")
+              f"<f:Message>{_text(fault.message)}</f:Message></f:WSManFault>")
     body = (
         '<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>'
         f"{escape(fault.subcode)}</s:Value></s:Subcode></s:Code>"
-        f'<s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason>'
+        f'<s:Reason><s:Text xml:lang="en-US">{_text(fault.reason)}</s:Text></s:Reason>'
         f"<s:Detail>{detail}</s:Detail></s:Fault>"
     )
     return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -10,8 +11,15 @@ import winrm
 from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 
-EXCHANGE_QUOTA_TEXT = ("The WS-Management service cannot process the request. This user is allowed a maximum of 18 "
-                       "concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.")
+# Exchange 2013+ (AuthZ plugin, PowerShellMaxConcurrency), after the server's proxy and AuthZ prefixes.
+EXCHANGE_QUOTA_TEXT = re.compile(
+    r"\[ClientAccessServer=EX01,BackEndServer=ex01\.alleo\.intern,RequestId=[0-9a-f-]{36},TimeStamp=[^]]+\] "
+    r"\[AuthZRequestId=[0-9a-f-]{36}\]\[FailureCategory=AuthZ-AuthorizationException\] "
+    r"Fail to create a runspace because you have exceeded the maximum number of connections allowed : 18 for the "
+    r"policy party : MaxConcurrency\. Please close existing runspace and try again\.\r\n"
+    r"Policy: CN=GlobalThrottlingPolicy_[0-9a-f-]{36},CN=Global Settings,CN=Alleo,CN=Microsoft Exchange,CN=Services,"
+    r"CN=Configuration,DC=alleo,DC=intern; \r\nSnapshot: Owner:\tSid~S-1-5-21-[0-9-]+-500~WSMan~false\r\n"
+    r"BudgetType:\tWSMan\r\nActiveRunspaces:\t18/18\r\n")
 COMMANDS_QUOTA_TEXT = ("The WS-Management service cannot process the request. The maximum number of concurrent commands "
                        "per shell has been exceeded. Retry the request later or raise the Maximum Commands per Shell quota.")
 
@@ -32,7 +40,8 @@ def test_exchange_allows_18_shells_per_user(lab_env) -> None:
             pools.append(pool)
         with pytest.raises(WSManFaultError) as exc:
             RunspacePool(lab_env.wsman("EX01", auth="basic", https=True), configuration_name="Microsoft.Exchange").open()
-        assert exc.value.reason == EXCHANGE_QUOTA_TEXT
+        assert EXCHANGE_QUOTA_TEXT.match(exc.value.reason), exc.value.reason
+        assert "maximum of 18 concurrent shells" not in exc.value.reason   # Exchange 2010's wording
         # The quota is per user and per server: another server and another account still get a shell.
         with RunspacePool(lab_env.wsman("EX02", auth="basic", https=True), configuration_name="Microsoft.Exchange") as other:
             assert _get_default(other).output
@@ -135,9 +144,6 @@ def test_slow_response_and_latency_profile(lab_env) -> None:
     session = winrm.Session(lab_env.wsman_uri("XPHONE01", https=True), auth=(lab_env.admin_user, lab_env.admin_password),
                             transport="basic", server_cert_validation="validate", ca_trust_path=lab_env.ca_file)
     session.run_cmd("hostname")
-    start = time.perf_counter()
-    session.run_cmd("hostname")
-    baseline = time.perf_counter() - start
 
     lab_env.inject_fault("slow", delay_ms=400, action="Receive")
     start = time.perf_counter()
@@ -148,7 +154,8 @@ def test_slow_response_and_latency_profile(lab_env) -> None:
     lab_env.set_latency(per_request_ms=50, per_shell_open_ms=100)
     start = time.perf_counter()
     session.run_cmd("hostname")
-    assert time.perf_counter() - start >= 0.35 + baseline / 2
+    # Only the sleeps are certain: a bound above them would depend on the machine's load.
+    assert time.perf_counter() - start >= 0.35
     lab_env.set_latency(0, 0)
 
 

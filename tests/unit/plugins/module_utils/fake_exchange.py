@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: xphone.connect contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small in-memory Exchange behind a fake pypsrp transport, for unit tests of the session and the modules.
+"""A small in-memory Exchange, for unit tests of the session, the engine and the modules.
 
-The fake records every ``add_cmdlet``/``add_parameter`` call exactly as the session made it, so tests can
-assert that values travel only as bound parameters. Objects come back as dicts shaped like the
-properties ``Get-*`` returns (display strings for enums and multi-valued properties' items).
+``FakeExchange`` sits behind a fake pypsrp transport (the session's tests) and records every
+``add_cmdlet``/``add_parameter`` call exactly as it was made, so tests can assert that values travel only
+as bound parameters. ``FakeSession`` offers the session's contract to the engine and the modules
+(``invoke``, ``warnings``, ``sleep``) straight on top of it, so their tests do not depend on how the
+session talks to the wire. Objects come back as dicts shaped like the properties ``Get-*`` returns
+(display strings for enums and multi-valued properties' items).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Raise(Exception):
 
 
 NOT_FOUND = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
+# The verbs the session adds -Confirm:$false to.
+WRITE_VERBS = ("new-", "set-", "remove-", "add-", "enable-", "disable-")
 
 
 class FakePowerShell(object):
@@ -71,9 +76,22 @@ class FakePowerShell(object):
         self.params.append((name, value))
         return self
 
-    def invoke(self):
+    def begin_invoke(self):
+        """pypsrp sends the command here; a fault in ``exchange.begin_faults`` is raised before it reaches the fake."""
+        if self.exchange.begin_faults:
+            raise self.exchange.begin_faults.pop(0)
         self.exchange.recorded.append(self)
-        return self.exchange.dispatch(self)
+        self._output = self.exchange.dispatch(self)
+
+    def end_invoke(self):
+        """A fault in ``exchange.reply_faults`` is raised after the command ran: its reply is lost."""
+        if self.exchange.reply_faults:
+            raise self.exchange.reply_faults.pop(0)
+        return self._output
+
+    def invoke(self):
+        self.begin_invoke()
+        return self.end_invoke()
 
     def close(self):
         self.closed = True
@@ -108,10 +126,16 @@ class FakeExchange(object):
                         dict(Name="EX02", Fqdn="ex02.alleo.intern", ServerRole="Mailbox"),
                         dict(Name="EDGE01", Fqdn="edge01.alleo.intern", ServerRole="Edge")]
         self.permissions = {}
+        # Role group name -> its members' names; per server, its IMAP settings (which always exist).
+        self.role_groups = {"Help Desk": dict(Name="Help Desk", Identity="Help Desk", Description=None, Members=[])}
+        self.imap_settings = {"EX01": dict(Server="EX01", LoginType="SecureLogin", MaxConnections=2147483647,
+                                           ProtocolLogEnabled=False)}
         self.recorded = []
         self.pools = []
         self.faults = []          # callables(ps) -> None or raises/sets errors, consumed in order
         self.open_faults = []     # exceptions raised by open_pool, consumed in order
+        self.begin_faults = []    # exceptions raised before a command reaches the server, consumed in order
+        self.reply_faults = []    # exceptions raised after a command ran (its reply is lost), consumed in order
         self.warn_on_set = None
 
     # -- transport ---------------------------------------------------------------------------------
@@ -125,8 +149,9 @@ class FakeExchange(object):
     def new_pipeline(self, pool):
         return FakePowerShell(self, pool)
 
-    def close_pool(self, pool):
+    def close_pool(self, pool, broken=False):
         pool.closed = True
+        pool.broken = broken
 
     # -- what tests look at ----------------------------------------------------------------------
     def cmdlets(self):
@@ -259,6 +284,102 @@ class FakeExchange(object):
         self.permissions[params["Identity"].lower()] = [
             e for e in entries if not (e["UserSid"] == params["User"] and params["ExtendedRights"] in e["ExtendedRights"])]
 
+    def do_get_rolegroup(self, ps, params):
+        return list(self.role_groups.values())
+
+    def do_new_rolegroup(self, ps, params):
+        group = dict(Name=params["Name"], Identity=params["Name"], Description=params.get("Description"),
+                     Members=list(params.get("Members") or []))
+        self.role_groups[params["Name"]] = group
+        return [group]
+
+    def do_set_rolegroup(self, ps, params):
+        self._set(ps, list(self.role_groups.values()), params)
+
+    def do_remove_rolegroup(self, ps, params):
+        group = self._find(list(self.role_groups.values()), params["Identity"])
+        if group is None:
+            self._not_found(ps, params["Identity"])
+            return
+        del self.role_groups[group["Name"]]
+
+    def _role_group(self, ps, identity):
+        group = self._find(list(self.role_groups.values()), identity)
+        if group is None:
+            self._not_found(ps, identity)
+        return group
+
+    def do_get_rolegroupmember(self, ps, params):
+        group = self._role_group(ps, params["Identity"])
+        return [dict(Name=m, Identity=m) for m in group["Members"]] if group else []
+
+    def do_add_rolegroupmember(self, ps, params):
+        group = self._role_group(ps, params["Identity"])
+        if group is not None:
+            group["Members"].append(params["Member"])
+
+    def do_remove_rolegroupmember(self, ps, params):
+        group = self._role_group(ps, params["Identity"])
+        if group is not None:
+            group["Members"] = [m for m in group["Members"] if m.lower() != params["Member"].lower()]
+
+    def do_get_imapsettings(self, ps, params):
+        server = self.imap_settings.get(str(params.get("Server")).upper())
+        return [server] if server else []
+
+    def do_set_imapsettings(self, ps, params):
+        settings = self.imap_settings[str(params["Server"]).upper()]
+        settings.update((k, v) for k, v in params.items() if k not in ("Server", "Confirm", "DomainController"))
+
+
+class FakeSession(object):
+    """The session contract on top of a FakeExchange: ``invoke`` returns plain dicts, adds -Confirm:$false to
+    writes, raises the classified error of the first error record; ``warnings``; ``sleep`` (recorded).
+
+    ``lose_reply`` lists (cmdlet, ran) pairs: the next call of that cmdlet raises ReplyLost, after running
+    it on the fake when ``ran`` is true (the reply was lost on the way back) or without running it (lost on
+    the way there).
+    """
+
+    def __init__(self, exchange):
+        self.exchange = exchange
+        self.warnings = []
+        self.slept = []
+        self.lose_reply = []
+
+    def invoke(self, cmdlet, parameters=None, not_found_ok=False):
+        # Imported here so that this helper module imports without the collection on the path.
+        from ansible_collections.xphone.connect.plugins.module_utils import errors  # pylint: disable=import-outside-toplevel
+
+        params = list(parameters.items()) if isinstance(parameters, dict) else list(parameters or [])
+        if cmdlet.lower().startswith(WRITE_VERBS):
+            params.append(("Confirm", False))
+        lost = next((entry for entry in self.lose_reply if entry[0] == cmdlet), None)
+        if lost is not None:
+            self.lose_reply.remove(lost)
+            if not lost[1]:
+                raise errors.ReplyLost("the reply to %s was lost" % cmdlet, cmdlet)
+        ps = self.exchange.new_pipeline(None)
+        ps.add_cmdlet(cmdlet)
+        for name, value in params:
+            ps.add_parameter(name, value)
+        output = ps.invoke()
+        for record in ps.streams.warning:
+            if record.message not in self.warnings:
+                self.warnings.append(record.message)
+        if ps.streams.error:
+            record = ps.streams.error[0]
+            err = errors.classify_record(record.message, cmdlet, record.exception.types[0].replace("Deserialized.", ""))
+            if isinstance(err, errors.NotFound) and not_found_ok:
+                return []
+            raise err
+        if lost is not None:
+            raise errors.ReplyLost("the reply to %s was lost" % cmdlet, cmdlet)
+        return output
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+
 
 def merged(base, **changes):
     """``base`` with some options changed."""
@@ -267,21 +388,14 @@ def merged(base, **changes):
     return out
 
 
-def run_core(core, fx, check_mode=False, diff_mode=False, defaults=None, extra=None, **options):
+def run_core(core, fx, check_mode=False, diff_mode=False, defaults=None, **options):
     """Run a module core (``run(session, params, ...)``) against ``fx`` the way the action plugin does.
 
     Options not given are None, as Ansible passes them; ``defaults`` are the argument spec defaults the
-    test relies on; ``extra`` are keyword arguments for ``core.run`` (e.g. a no-op ``sleep``).
+    test relies on.
     """
-    # Imported here so that this helper module imports without the collection on the path.
-    from ansible_collections.xphone.connect.plugins.module_utils import connection  # pylint: disable=import-outside-toplevel
-    from ansible_collections.xphone.connect.plugins.module_utils.exchange_session import ExchangeSession  # pylint: disable=import-outside-toplevel
-
     params = dict((k, None) for k in core.ARGUMENT_SPEC)
     params["state"] = "present"
     params.update(defaults or {})
     params.update(options)
-    settings = connection.resolve_settings(dict((k, None) for k in connection.CONNECTION_OPTIONS),
-                                           {"XPHONE_EXCHANGE_SERVER": "ex01", "XPHONE_EXCHANGE_USERNAME": "u"})[0]
-    with ExchangeSession(settings, transport=fx, sleep=lambda s: None) as sess:
-        return core.run(sess, params, check_mode=check_mode, diff_mode=diff_mode, **(extra or {}))
+    return core.run(FakeSession(fx), params, check_mode=check_mode, diff_mode=diff_mode)

@@ -7,12 +7,16 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.xphone.connect.plugins.module_utils import connection
-from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+from ansible_collections.xphone.connect.plugins.module_utils.errors import ConfigurationError, InvalidInput
 
 
 def resolve_both(params=None, env=None, host=None, inventory=None):
+    """Settings from the layers; a user name without a password anywhere gets one (most tests are not about it)."""
     base = dict((k, None) for k in connection.CONNECTION_OPTIONS)
     base.update(params or {})
+    layers = [base, env or {}, host or {}, inventory or {}]
+    if not any(layer.get("password") or layer.get("XPHONE_EXCHANGE_PASSWORD") for layer in layers):
+        base["password"] = "pw"
     return connection.resolve_settings(base, env or {}, host or {}, inventory or {})
 
 
@@ -77,7 +81,6 @@ def test_validate_certs_false_warns_and_ca_cert_is_passed():
 
 @pytest.mark.parametrize("params, option", [
     ({"username": "u"}, "connection_server"),
-    ({"connection_server": "ex01"}, "username"),
     ({"connection_uri": "ftp://ex01/PowerShell", "username": "u"}, "connection_uri"),
     ({"connection_server": "ex01", "username": "u", "auth": "basic", "protocol": "http"}, "auth"),
     ({"connection_server": "ex01", "username": "u", "auth": "certificate"}, "auth"),
@@ -87,6 +90,27 @@ def test_bad_settings_name_the_option(params, option):
     with pytest.raises(InvalidInput) as err:
         resolve(params)
     assert err.value.option == option
+
+
+@pytest.mark.parametrize("params, missing", [
+    ({"connection_server": "ex01", "password": "pw"}, "No user name"),
+    ({"connection_server": "ex01", "username": "u", "password": ""}, "No password for u"),
+])
+def test_missing_credentials_say_where_to_set_them(params, missing):
+    base = dict((k, None) for k in connection.CONNECTION_OPTIONS)
+    base.update(params)
+    with pytest.raises(ConfigurationError) as err:
+        connection.resolve_settings(base, {}, {}, {})
+    assert err.value.message.startswith(missing)
+    for where in ("ansible_user", "ansible_password", "AWX Machine credential", "XPHONE_EXCHANGE_USERNAME"):
+        assert where in err.value.message
+
+
+def test_kerberos_may_log_on_from_the_ticket_cache():
+    base = dict((k, None) for k in connection.CONNECTION_OPTIONS)
+    base.update(connection_server="ex01.alleo.intern", auth="kerberos")
+    settings = connection.resolve_settings(base, {}, {}, {})[0]
+    assert settings.username is None and "ticket cache" in settings.credential_source()
 
 
 def test_psrp_host_settings():

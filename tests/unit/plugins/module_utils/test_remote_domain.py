@@ -91,6 +91,14 @@ def test_default_cannot_be_removed(fx):
     assert fx.recorded == []
 
 
+def test_renamed_default_still_cannot_be_removed(fx):
+    fx.remote_domains[0].update(Name="Standard", Identity="Standard")
+    with pytest.raises(InvalidInput) as err:
+        run(fx, name="standard", state="absent")
+    assert "Default remote domain" in err.value.message and fx.writes() == []
+    assert fx.remote_domains[0]["DomainName"] == "*"
+
+
 def test_default_domain_cannot_move(fx):
     with pytest.raises(InvalidInput):
         run(fx, name="Default", domain_name="fax.alleo.intern")
@@ -136,5 +144,5 @@ def test_bad_input_fails_before_anything_runs(fx, option, value):
 def test_argument_spec_covers_table_and_connection():
     for prop in remote_domain.TABLE:
         assert prop.option in remote_domain.ARGUMENT_SPEC
-        assert prop.versions == ("2016", "2019")
+    assert remote_domain.ARGUMENT_SPEC["domain_name"] == dict(type="str")
     assert remote_domain.ARGUMENT_SPEC["password"]["no_log"] is True

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, xphone.connect contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Windows plan: encoding, allow-list, secrets, the runner's syntax, and hostile values through the lab."""
+"""The Windows plan: encoding, allow-list, secrets, the runner's syntax, its JSON form for the persistent
+connection, and hostile values through the lab's WinRS (in-process) with the session's winrm wire."""
 
 from __future__ import annotations
 
@@ -159,23 +160,100 @@ def test_runner_output_is_parsed_into_results():
                                                "output": [{"Name": "WinRM"}], "errors": [], "warnings": ["careful"]}]
 
 
-# -- through the lab ------------------------------------------------------------------------------------
+# -- the plan on the persistent connection's socket -----------------------------------------------------------
 
-class _LabWinrmSession(object):
-    """A pywinrm Session stand-in: run_ps encodes exactly as pywinrm does and runs in the lab's WinRS."""
+def test_plan_crosses_json_and_comes_back_the_same():
+    plan = wp.Plan(stop_on_error=False)
+    plan.add("New-Item", Path="HKLM:\\SOFTWARE\\X", Value=wp.Secret(SECRET), Force=True)
+    plan.add("Invoke-CimMethod", Query="q", MethodName="Change",
+             Arguments={"StartName": "ALLEO\\svc", "StartPassword": wp.Secret(SECRET), "Nested": [1, wp.Secret("n")]})
+    plan.add("Set-ItemProperty", Path="HKLM:\\X", Name="q", Value=wp.Int64(5))
+    plan.add("Set-ItemProperty", Path="HKLM:\\X", Name="b", Value=b"\x00\xff", Type="Binary")
+    plan.add("Set-ItemProperty", Path="HKLM:\\X", Name=HOSTILE[:1], Value=[HOSTILE, None, 1.5, 2 ** 40])
+    data = json.loads(json.dumps(wp.plan_to_data(plan)))
+    back = wp.plan_from_data(data)
+    assert back.stop_on_error is False
+    # The runner's encoding is what reaches the host: identical, secrets and widths included.
+    assert wp.decode_plan(wp.encode_plan(back)) == wp.decode_plan(wp.encode_plan(plan))
+    assert isinstance(back.steps[1].parameters[2][1]["StartPassword"], wp.Secret)
+    assert wp.plan_secrets(back) == [SECRET, SECRET, "n"]
+    assert back.debug_form() == plan.debug_form() and SECRET not in json.dumps(back.debug_form())
+
+
+def test_a_plan_from_the_socket_is_checked_against_the_allow_list():
+    with pytest.raises(wp.PlanError, match="not allowed"):
+        wp.plan_from_data({"steps": [{"cmdlet": "Invoke-Expression", "parameters": [["Command", {"t": "s", "v": "x"}]]}]})
+
+
+def test_plan_errors_belong_to_the_family():
+    from ansible_collections.xphone.connect.plugins.module_utils.errors import XPhoneError  # pylint: disable=import-outside-toplevel
+    assert issubclass(wp.PlanError, XPhoneError) and issubclass(wp.PlanTooLargeError, XPhoneError)
+
+
+def test_runner_command_is_what_the_length_check_measures():
+    plan = _hostile_plan()
+    command = wp.runner_command(plan)
+    assert command.startswith("powershell -encodedcommand ")
+    assert len(command) == wp.command_line_length(wp.runner_script(plan))
+
+
+# -- through the lab, in-process (the lab's WinRS runs the runner), with the session's winrm wire ----------------
+
+class _LabHttp(object):
+    read_timeout_sec = 30
+
+    def close_session(self):
+        pass
+
+
+class _LabProtocol(object):
+    """pywinrm's Protocol as the session drives it, answered by the lab's WinRS in this process."""
 
     def __init__(self, lab, host):
         from lab.model import SessionInfo  # pylint: disable=import-outside-toplevel
         self.lab = lab
         self.session = SessionInfo(host=host, endpoint="windows", user="ALLEO\\Administrator")
-        self.scripts = []
+        self.transport = _LabHttp()
+        self.commands = []
+        self.shells = 0
 
-    def run_ps(self, script):
+    def open_shell(self):
+        self.shells += 1
+        return "SHELL-%d" % self.shells
+
+    def run_command(self, shell_id, command):
+        self.commands.append(command)
+        return "CMD-%d" % len(self.commands)
+
+    def get_command_output(self, shell_id, command_id):
         from lab import winrs_exec  # pylint: disable=import-outside-toplevel
-        self.scripts.append(script)
-        encoded = base64.b64encode(script.encode("utf_16_le")).decode("ascii")
-        out, err, rc = winrs_exec.execute(self.lab, self.session, "powershell -encodedcommand %s" % encoded, [])
-        return type("Response", (), {"std_out": out, "std_err": err, "status_code": rc})()
+        return winrs_exec.execute(self.lab, self.session, self.commands[-1], [])
+
+    def cleanup_command(self, shell_id, command_id):
+        pass
+
+    def close_shell(self, shell_id, close_session=True):
+        pass
+
+
+class _LabWire(object):
+    def __init__(self, lab, host):
+        self.protocol = _LabProtocol(lab, host)
+
+    def connect(self, settings):
+        return self.protocol
+
+
+def _lab_session(lab, host="XPHONE01"):
+    from ansible_collections.xphone.connect.plugins.module_utils import connection  # pylint: disable=import-outside-toplevel
+    from ansible_collections.xphone.connect.plugins.module_utils.windows_session import WindowsSession  # pylint: disable=import-outside-toplevel
+    params = dict((k, None) for k in connection.WINDOWS_CONNECTION_OPTIONS)
+    params.update(connection_server=host.lower(), username="ALLEO\\Administrator", password="pw", protocol="http",
+                  transport="winrm")
+    wire = _LabWire(lab, host)
+    session = WindowsSession(connection.resolve_windows_settings(params)[0], winrm_transport=wire)
+    session.protocol = wire.protocol
+    return session
 
 
 @pytest.fixture
@@ -192,7 +270,7 @@ def test_hostile_values_arrive_literally_in_the_lab(lab):
     plan.add("Set-ItemProperty", Path="HKLM:\\SOFTWARE\\Clients\\Mail", Name=HOSTILE, Value=[HOSTILE, "x;y"],
              Type="MultiString")
     plan.add("Get-ItemProperty", Path="HKLM:\\SOFTWARE\\Clients\\Mail", Name=HOSTILE)
-    results = wp.run_plan_winrm(_LabWinrmSession(lab, "XPHONE01"), plan)
+    results = _lab_session(lab).run_plan(plan)
     assert [r["errors"] for r in results] == [[], [], [], []]
     assert results[1]["output"] == [HOSTILE]
     assert results[3]["output"][0][HOSTILE] == [HOSTILE, "x;y"]
@@ -202,19 +280,19 @@ def test_errors_stop_the_plan_and_later_steps_are_skipped(lab):
     plan = wp.Plan()
     plan.add("Get-ItemProperty", Path="HKLM:\\SOFTWARE\\DoesNotExist")
     plan.add("Set-ItemProperty", Path="HKLM:\\SOFTWARE\\Clients\\Mail", Name="(default)", Value="Microsoft Outlook")
-    session = _LabWinrmSession(lab, "XPHONE01")
-    results = wp.run_plan_winrm(session, plan)
+    session = _lab_session(lab)
+    results = session.run_plan(plan)
     assert results[0]["errors"][0]["fqeid"] == "PathNotFound,Microsoft.PowerShell.Commands.GetItemPropertyCommand"
     assert results[0]["errors"][0]["category"] == "ObjectNotFound"
     assert results[1]["skipped"] is True
-    check = wp.run_plan_winrm(session, wp.Plan().add("Get-ItemProperty", Path="HKLM:\\SOFTWARE\\Clients\\Mail"))
+    check = session.run_plan(wp.Plan().add("Get-ItemProperty", Path="HKLM:\\SOFTWARE\\Clients\\Mail"))
     assert check[0]["output"][0]["(default)"] == "Windows Mail"
 
 
 def test_secret_sent_over_winrs_is_not_kept_in_the_lab(lab):
     plan = wp.Plan().add("Invoke-CimMethod", Query="SELECT * FROM Win32_Service WHERE Name='XPhoneConnectServer'",
                          MethodName="Change", Arguments={"StartName": "ALLEO\\jdoe", "StartPassword": wp.Secret(SECRET)})
-    results = wp.run_plan_winrm(_LabWinrmSession(lab, "XPHONE01"), plan)
+    results = _lab_session(lab).run_plan(plan)
     assert results[0]["output"][0]["ReturnValue"] == 0
     assert SECRET not in json.dumps(lab.store.snapshot())
     assert SECRET not in json.dumps(lab.audit())
@@ -225,98 +303,17 @@ def test_batches_run_in_order_across_several_runner_calls(lab):
     for i in range(30):
         plan.add("Test-Path", Path="C:\\Program Files\\C4B\\XPhone Connect Server\\%s-%d" % (os.urandom(20).hex(), i))
     plan.add("Test-Path", Path="C:\\Program Files\\C4B\\XPhone Connect Server\\atlas.xml")
-    session = _LabWinrmSession(lab, "XPHONE01")
-    results = wp.run_plan_winrm(session, plan)
-    assert len(session.scripts) > 1
+    session = _lab_session(lab)
+    results = session.run_plan(plan)
+    assert len(session.protocol.commands) > 1
     assert [r["output"] for r in results] == [[False]] * 30 + [[True]]
-
-
-# -- PSRP executor against a fake pypsrp ----------------------------------------------------------------
-
-class _FakeRecord(object):
-    def __init__(self, message, category, fq_error):
-        self.exception = None
-        self.details_message = message
-        self.category = category
-        self.fq_error = fq_error
-        self.reason = "ItemNotFoundException"
-
-
-class _FakePool(object):
-    def __init__(self):
-        self.keys_exchanged = False
-        self.calls = []
-        self.closed = 0
-
-    def exchange_keys(self):
-        self.keys_exchanged = True
-
-
-def _fake_powershell(pool):
-    class FakePowerShell(object):
-        def __init__(self, runspace_pool):
-            assert runspace_pool is pool
-            self.call = []
-            pool.calls.append(self.call)
-            self.state = 2
-            self.streams = type("Streams", (), {"error": [], "warning": []})()
-
-        def close(self):
-            pool.closed += 1
-
-        def add_cmdlet(self, name):
-            self.call.append(name)
-
-        def add_parameter(self, name, value):
-            self.call.append((name, value))
-
-        def invoke(self):
-            if self.call[0] == "Get-ItemProperty":
-                self.streams.error.append(_FakeRecord("Cannot find path 'HKLM:\\X' because it does not exist.", 13,
-                                                      "PathNotFound,Microsoft.PowerShell.Commands.GetItemPropertyCommand"))
-                return []
-            return [{"Name": "WinRM"}]
-
-    return FakePowerShell
-
-
-def test_psrp_executor_binds_parameters_and_maps_errors(monkeypatch):
-    if not wp.HAS_PYPSRP:
-        pytest.skip("pypsrp is not installed")
-    pool = _FakePool()
-    monkeypatch.setattr(wp, "PowerShell", _fake_powershell(pool))
-    plan = wp.Plan()
-    plan.add("Get-Service", Name=HOSTILE)
-    plan.add("Invoke-CimMethod", Query="q", MethodName="Change", Arguments={"StartPassword": wp.Secret(SECRET)})
-    plan.add("New-ItemProperty", Path="HKLM:\\X", Name="q", Value=wp.Int64(1), Force=True)
-    plan.add("Get-ItemProperty", Path="HKLM:\\X")
-    plan.add("Get-Service", Name="never")
-    results = wp.run_plan_psrp(pool, plan)
-    assert pool.keys_exchanged is False  # only nested secrets: they travel as the string the method takes
-    assert pool.calls[0] == ["Get-Service", ("Name", HOSTILE)]
-    assert pool.calls[1][3] == ("Arguments", {"StartPassword": SECRET})
-    assert pool.calls[2][3][1].tag == "I64" and pool.calls[2][4] == ("Force", True)
-    assert results[0]["output"] == [{"Name": "WinRM"}]
-    assert results[3]["errors"][0]["category"] == "ObjectNotFound"
-    assert results[4]["skipped"] is True and len(pool.calls) == 4 and pool.closed == 4
-
-
-def test_psrp_executor_sends_top_level_secrets_as_securestring(monkeypatch):
-    if not wp.HAS_PYPSRP:
-        pytest.skip("pypsrp is not installed")
-    pool = _FakePool()
-    monkeypatch.setattr(wp, "PowerShell", _fake_powershell(pool))
-    wp.run_plan_psrp(pool, wp.Plan().add("New-Item", Path="HKLM:\\SOFTWARE\\X", Value=wp.Secret(SECRET)))
-    assert pool.keys_exchanged is True
-    tagged = pool.calls[0][2][1]
-    assert tagged.tag == "SS" and tagged.value == SECRET
 
 
 def test_wql_string_keeps_quotes_and_backslashes_inside_the_literal(lab):
     tricky = "X' OR Name<>'"
     assert wp.service_query(tricky) == "SELECT * FROM Win32_Service WHERE Name='X\\' OR Name<>\\''"
-    session = _LabWinrmSession(lab, "EX01")
-    hit = wp.run_plan_winrm(session, wp.Plan().add("Get-CimInstance", Query=wp.service_query("WinRM")))
+    session = _lab_session(lab, "EX01")
+    hit = session.run_plan(wp.Plan().add("Get-CimInstance", Query=wp.service_query("WinRM")))
     assert [o["Name"] for o in hit[0]["output"]] == ["WinRM"]
-    miss = wp.run_plan_winrm(session, wp.Plan().add("Get-CimInstance", Query=wp.service_query(tricky)))
+    miss = session.run_plan(wp.Plan().add("Get-CimInstance", Query=wp.service_query(tricky)))
     assert miss[0]["output"] == [] and miss[0]["errors"] == []

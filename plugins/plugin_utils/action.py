@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: xphone.connect contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared base of the xphone.connect action plugins: validate, resolve settings, run on the play's session, report.
+
+The module's logic runs in-process on the controller. Its session lives in an ``ansible-connection``
+process started through ansible-core's persistent-connection machinery (``start_connection``, as
+network_cli and httpapi do), one per inventory host, serving the connection plugin
+``xphone.connect.remoting``. Every xphone.connect task and loop item on the host reuses it, so the
+play opens one authenticated session per host and endpoint; the strategy closes it when the play ends
+(it finds the socket in the task's ``_ansible_socket`` argument, as for network modules).
+
+It lives in plugin_utils rather than plugins/action because every file in plugins/action must be an
+action plugin with a matching module (ansible-test's action-plugin-docs check).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.executor.task_executor import start_connection
+from ansible.module_utils.connection import Connection
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import connection_loader
+
+from ansible_collections.xphone.connect.plugins.module_utils import runner
+from ansible_collections.xphone.connect.plugins.module_utils.errors import XPhoneError
+from ansible_collections.xphone.connect.plugins.module_utils.remote_session import RemoteSession
+
+PERSISTENT_CONNECTION = "xphone.connect.remoting"
+_PERSISTENT_VARS = ("ansible_connect_timeout", "ansible_command_timeout")
+
+
+class XPhoneAction(ActionBase):
+    """Subclasses set ``CORE``: a module_utils module with ARGUMENT_SPEC, REQUIRED_IF and run()."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    CORE = None
+
+    def _host_settings(self, where):
+        connection = getattr(self, "_connection", None)
+        load_name = getattr(connection, "_load_name", "") or ""
+        if not load_name.endswith(("psrp", "winrm")):
+            return {}
+        return where.from_host(load_name, self.get_connection_option)
+
+    def _template(self, value):
+        try:
+            return self._templar.template(value)
+        except Exception:  # pylint: disable=broad-except
+            return value
+
+    def _session_socket(self, task_vars):
+        """The host's persistent ``ansible-connection`` process (started on first use), as a socket path."""
+        play_context = self._play_context.copy()
+        play_context.connection = PERSISTENT_CONNECTION
+        # One process per inventory host and playbook run, whatever address the host's own connection uses.
+        play_context.remote_addr = task_vars.get("inventory_hostname") or play_context.remote_addr
+        play_context.port = None
+        play_context.remote_user = None
+        plugin = connection_loader.get(PERSISTENT_CONNECTION, play_context, os.devnull)
+        plugin.set_options(var_options=dict((name, self._template(task_vars[name])) for name in _PERSISTENT_VARS
+                                            if name in task_vars))
+        socket_path = start_connection(play_context, plugin.get_options(), self._task._uuid)
+        self._register_socket(socket_path)
+        return socket_path
+
+    def _register_socket(self, socket_path):
+        """Tell the strategy about the process, so that it closes the session when the play ends.
+
+        The strategy reads ``_ansible_socket`` from the arguments of the task it queued. A loop item runs on a
+        copy of that task, so the socket is also set on the original (found in its block by its uuid).
+        """
+        self._task.args["_ansible_socket"] = socket_path
+        parent = getattr(self._task, "_parent", None)
+        for task in getattr(parent, "block", None) or []:
+            if getattr(task, "_uuid", None) == self._task._uuid and task is not self._task:
+                task.args["_ansible_socket"] = socket_path
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(XPhoneAction, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        core = self.CORE
+        self._task.args.pop("_ansible_socket", None)
+        _validation, params = self.validate_argument_spec(argument_spec=core.ARGUMENT_SPEC, required_if=core.REQUIRED_IF)
+        secrets = [params.get("password")]
+        warnings = []
+        if self._task.become:
+            warnings.append("become has no effect on %s: it runs on the controller and acts on the server as the "
+                            "account it connects with" % self._task.action)
+        where = runner.endpoint(core)
+        try:
+            host = self._host_settings(where)
+            inventory = where.from_vars(task_vars, self._template)
+            secrets += [host.get("password"), inventory.get("password")]
+            settings, setting_warnings = where.resolve(where.connection_options(params), os.environ, host, inventory)
+            secrets.append(settings.password)
+            session = RemoteSession(Connection(self._session_socket(task_vars)), settings, self._task._uuid)
+        except XPhoneError as err:
+            result.update(runner.failure(err, secrets, task_vars.get("inventory_hostname")))
+            return result
+        outcome = runner.execute(core, params, settings, session, bool(self._task.check_mode), bool(self._task.diff),
+                                 warnings + setting_warnings, task_vars.get("inventory_hostname"))
+        result.update(outcome)
+        return result
