@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import time
 
+from ansible.module_utils.connection import ConnectionError  # pylint: disable=redefined-builtin
+
 from ansible_collections.xphone.connect.plugins.module_utils.connection import ExchangeSettings, is_windows_settings
 from ansible_collections.xphone.connect.plugins.module_utils.errors import ConfigurationError, XPhoneError, from_dict, scrub
 from ansible_collections.xphone.connect.plugins.module_utils.session import Session
@@ -96,25 +98,23 @@ class RemoteSession(object):
 
     def invoke(self, cmdlet, parameters=None, not_found_ok=False):
         params = list(parameters.items()) if isinstance(parameters, dict) else list(parameters or [])
-        request = dict(settings=self.settings.to_dict(), task=self.task_uuid, op="invoke", cmdlet=cmdlet,
-                       parameters=[list(pair) for pair in params], not_found_ok=not_found_ok)
-        answer = json.loads(self._connection.session_request(json.dumps(request)))
-        for warning in answer.get("warnings") or []:
-            if warning not in self.warnings:
-                self.warnings.append(warning)
-        if "error" in answer:
-            err = from_dict(answer["error"])
-            err.repeat = bool(answer.get("repeat"))
-            raise err
-        return answer["output"]
+        return self._request(dict(op="invoke", cmdlet=cmdlet, parameters=[list(pair) for pair in params],
+                                  not_found_ok=not_found_ok))
 
     def run_plan(self, plan):
         """``WindowsSession.run_plan`` in the persistent process; the plan's secrets cross the private socket only."""
-        secrets = plan_secrets(plan)
-        for secret in secrets:
+        for secret in plan_secrets(plan):
             self.add_secret(secret)
-        request = dict(settings=self.settings.to_dict(), task=self.task_uuid, op="plan", plan=plan_to_data(plan))
-        answer = json.loads(self._connection.session_request(json.dumps(request)))
+        return self._request(dict(op="plan", plan=plan_to_data(plan)))
+
+    def _request(self, request):
+        request.update(settings=self.settings.to_dict(), task=self.task_uuid)
+        try:
+            answer = json.loads(self._connection.session_request(json.dumps(request)))
+        except ConnectionError as err:
+            # The persistent process ended (killed, or its command timeout fired): nothing more is known.
+            raise XPhoneError("The session process for %s ended during the request: %s"
+                              % (self.settings.url, scrub(str(err), self.secrets)))
         for warning in answer.get("warnings") or []:
             warning = scrub(warning, self.secrets)
             if warning not in self.warnings:

@@ -39,14 +39,22 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
     scrub,
 )
 
-try:
-    from pypsrp.powershell import PowerShell, RunspacePool
-    from pypsrp.wsman import WSMan
-    HAS_PYPSRP = True
-    PYPSRP_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - depends on the controller's packages
-    HAS_PYPSRP = False
-    PYPSRP_IMPORT_ERROR = import_error
+# pypsrp's classes, imported on first use (load_pypsrp): only the persistent process talks to the server, so the
+# action plugin (one fresh worker process per task) never pays for the import.
+PowerShell = RunspacePool = WSMan = None
+
+
+def load_pypsrp():
+    global PowerShell, RunspacePool, WSMan  # pylint: disable=global-statement
+    if WSMan is None or RunspacePool is None or PowerShell is None:
+        try:
+            from pypsrp import powershell, wsman  # pylint: disable=import-outside-toplevel
+        except ImportError as err:  # pragma: no cover - depends on the controller's packages
+            raise ConfigurationError("The pypsrp Python library is required on the controller: %s" % err)
+        PowerShell = PowerShell or powershell.PowerShell
+        RunspacePool = RunspacePool or powershell.RunspacePool
+        WSMan = WSMan or wsman.WSMan
+
 
 # One backoff for every retryable fault: up to RETRIES waits of full jitter, each at most
 # DELAY_BASE * 2**n and at most DELAY_THRESHOLD seconds (worst case 5 + 10 + 20 + 30 = 65 s).
@@ -140,8 +148,7 @@ class PypsrpTransport(object):
     """The real wire: a pypsrp WSMan + RunspacePool per session."""
 
     def open_pool(self, settings):
-        if not HAS_PYPSRP:
-            raise ConfigurationError("The pypsrp Python library is required on the controller: %s" % PYPSRP_IMPORT_ERROR)
+        load_pypsrp()
         wsman = WSMan(**settings.wsman_kwargs())
         # A server that accepts the connection but never answers must fail within connect_timeout, not after
         # pypsrp's read timeout and its own retries of the receive (which took 94 s).
@@ -159,6 +166,7 @@ class PypsrpTransport(object):
         return pool
 
     def new_pipeline(self, pool):
+        load_pypsrp()
         return PowerShell(pool)
 
     def close_pool(self, pool, broken=False):

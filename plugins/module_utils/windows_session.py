@@ -56,24 +56,6 @@ from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import
     step_failed,
 )
 
-try:
-    from pypsrp.serializer import TaggedValue
-    HAS_PYPSRP = True
-except ImportError:  # pragma: no cover - depends on the controller's packages
-    TaggedValue = None
-    HAS_PYPSRP = False
-
-try:
-    from winrm.exceptions import WinRMError
-    from winrm.protocol import Protocol
-    HAS_PYWINRM = True
-    PYWINRM_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - depends on the controller's packages
-    WinRMError = None
-    Protocol = None
-    HAS_PYWINRM = False
-    PYWINRM_IMPORT_ERROR = import_error
-
 _INT32 = (-(2 ** 31), 2 ** 31 - 1)
 # pywinrm's WinRMError texts that mean the settings cannot work (transport.py build_session, encryption.py).
 _PYWINRM_SETTINGS_REFUSED = re.compile(r"is not installed|unsupported auth method|not supported in pywinrm|"
@@ -106,7 +88,10 @@ def psrp_value(value, top=True):
 
 
 def _tagged(tag, value):
-    if TaggedValue is None:
+    # Imported here, like every client library: the action plugin's worker process never needs it.
+    try:
+        from pypsrp.serializer import TaggedValue  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - depends on the controller's packages
         raise ConfigurationError("The pypsrp Python library is required on the controller for transport psrp.")
     return TaggedValue(tag, value)
 
@@ -117,9 +102,11 @@ class WinrmTransport(object):
     """The real WinRS wire: one pywinrm ``Protocol`` per session (no request is sent until a shell is opened)."""
 
     def connect(self, settings):
-        if not HAS_PYWINRM:
-            raise ConfigurationError("The pywinrm Python library is required on the controller for transport winrm: %s"
-                                     % PYWINRM_IMPORT_ERROR)
+        try:
+            from winrm.exceptions import WinRMError  # pylint: disable=import-outside-toplevel
+            from winrm.protocol import Protocol  # pylint: disable=import-outside-toplevel
+        except ImportError as err:  # pragma: no cover - depends on the controller's packages
+            raise ConfigurationError("The pywinrm Python library is required on the controller for transport winrm: %s" % err)
         try:
             return Protocol(**settings.winrm_kwargs())
         except (WinRMError, ValueError) as err:

@@ -17,6 +17,7 @@ action plugin with a matching module (ansible-test's action-plugin-docs check).
 from __future__ import annotations
 
 import os
+import socket
 
 from ansible.executor.task_executor import start_connection
 from ansible.module_utils.connection import Connection
@@ -29,6 +30,22 @@ from ansible_collections.xphone.connect.plugins.module_utils.remote_session impo
 
 PERSISTENT_CONNECTION = "xphone.connect.remoting"
 _PERSISTENT_VARS = ("ansible_connect_timeout", "ansible_command_timeout")
+
+
+def _answers(socket_path):
+    """Whether a process listens on the socket (one killed outright leaves its socket file behind)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(socket_path)
+        return True
+    except OSError:
+        try:
+            os.unlink(socket_path)
+        except OSError:
+            pass
+        return False
+    finally:
+        probe.close()
 
 
 class XPhoneAction(ActionBase):
@@ -60,10 +77,15 @@ class XPhoneAction(ActionBase):
         play_context.remote_addr = task_vars.get("inventory_hostname") or play_context.remote_addr
         play_context.port = None
         play_context.remote_user = None
-        plugin = connection_loader.get(PERSISTENT_CONNECTION, play_context, os.devnull)
-        plugin.set_options(var_options=dict((name, self._template(task_vars[name])) for name in _PERSISTENT_VARS
-                                            if name in task_vars))
-        socket_path = start_connection(play_context, plugin.get_options(), self._task._uuid)
+        # The plugin finds the socket of a process already running for this host and run (the path is derived
+        # from the host and the ansible-playbook pid, as ansible-connection derives it). Starting
+        # ansible-connection for every task or item would cost a Python start each time.
+        plugin = connection_loader.get(PERSISTENT_CONNECTION, play_context, os.devnull, ansible_playbook_pid=os.getppid())
+        socket_path = plugin.socket_path if plugin.socket_path and _answers(plugin.socket_path) else None
+        if socket_path is None:
+            plugin.set_options(var_options=dict((name, self._template(task_vars[name])) for name in _PERSISTENT_VARS
+                                                if name in task_vars))
+            socket_path = start_connection(play_context, plugin.get_options(), self._task._uuid)
         self._register_socket(socket_path)
         return socket_path
 

@@ -193,7 +193,7 @@ NEVER_ANSWERS = """
     - name: Remote domains
       xphone.connect.exchange_remote_domain:
         connection_uri: "http://127.0.0.1:%d/PowerShell"
-        connect_timeout: 3
+        connect_timeout: 5
         name: "{{ item }}"
       loop: [um1, um2, um3]
 """
@@ -219,11 +219,12 @@ def test_an_endpoint_that_never_answers_fails_within_the_connect_timeout(lab, tm
     finally:
         silent.close()
     assert result.hosts["ex01"]["unreachable"] == 1, result.output
-    assert "did not answer within connect_timeout (3 s)" in result.output
+    assert "did not answer within connect_timeout (5 s)" in result.output
     assert len(re.findall(r"^failed: \[ex01\] \(item=um1\) => .*did not answer within", result.output, re.M)) == 1
     assert len(re.findall(r"^skipping: \[ex01\] => \(item=um[23]\)", result.output, re.M)) == 2
-    # One wait of connect_timeout (3 s) beyond the refused run, not one per item or per retry (it was 94 s).
-    assert 2 < elapsed - baseline < 3 + 5, (elapsed, baseline)
+    # One wait of connect_timeout (5 s) beyond the refused run: not one per item (15 s), not one per retry (25 s
+    # and more; it was 94 s). The margin absorbs a busy machine.
+    assert 4 < elapsed - baseline < 5 + 6, (elapsed, baseline)
 
 
 def test_a_shell_dropped_mid_play_is_reopened_and_the_play_completes(lab, tmp_path):

@@ -820,6 +820,7 @@ def test_session_over_pypsrp_closes_the_pool_of_a_rejected_logon(fake_pypsrp, mo
 def real_pool(monkeypatch):
     """pypsrp's own RunspacePool and WinRS over a fake WSMan (no network)."""
     FakeWSMan.instances = []
+    session_mod.load_pypsrp()
     monkeypatch.setattr(session_mod, "WSMan", FakeWSMan)
     assert session_mod.RunspacePool is powershell.RunspacePool
     return FakeWSMan.instances
