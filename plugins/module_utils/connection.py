@@ -89,12 +89,12 @@ def _as_int(option, value):
 ENV_ALIASES = {"connection_server": ("SERVER",), "connection_port": ("PORT",)}
 
 
-def from_environment(environ):
-    """Options given as ``XPHONE_EXCHANGE_<OPTION>`` environment variables."""
+def from_environment(environ, prefix=ENV_PREFIX, options=CONNECTION_OPTIONS):
+    """Options given as ``<prefix><OPTION>`` environment variables (``XPHONE_EXCHANGE_USERNAME`` ...)."""
     found = {}
-    for option in CONNECTION_OPTIONS:
+    for option in options:
         for name in (option.upper(),) + ENV_ALIASES.get(option, ()):
-            value = environ.get(ENV_PREFIX + name)
+            value = environ.get(prefix + name)
             if value not in (None, ""):
                 found[option] = value
                 break
@@ -305,12 +305,35 @@ _WHERE_TO_SET = ("set the host's ansible_user and ansible_password (an AWX Machi
                  "XPHONE_EXCHANGE_USERNAME and XPHONE_EXCHANGE_PASSWORD, or the module options username and password")
 
 
+class EndpointKind(object):
+    """What differs between Exchange's /PowerShell and a Windows host's /wsman when settings are resolved."""
+
+    def __init__(self, noun, options, env_prefix, path, ports, configuration_name, confirm_writes, source_words,
+                 where_to_set, example_uri, http_port_means_http):
+        self.noun = noun
+        self.options = options
+        self.env_prefix = env_prefix
+        self.path = path
+        self.ports = ports
+        self.configuration_name = configuration_name
+        self.confirm_writes = confirm_writes
+        self.source_words = source_words
+        self.where_to_set = where_to_set
+        self.example_uri = example_uri
+        self.http_port_means_http = http_port_means_http
+
+
 def resolve_settings(params, environ=None, host=None, task_vars=None):
-    """Merge the layers (each a dict keyed by option name) in precedence order; return ``(settings, warnings)``."""
-    layers = (("option", params or {}), ("environment", from_environment(environ or {})),
+    """Settings for Exchange's /PowerShell from the layers (each a dict keyed by option name), in precedence
+    order; returns ``(settings, warnings)``."""
+    return _resolve(EXCHANGE, params, environ, host, task_vars)
+
+
+def _resolve(kind, params, environ, host, task_vars):
+    layers = (("option", params or {}), ("environment", from_environment(environ or {}, kind.env_prefix, kind.options)),
               ("connection", host or {}), ("inventory", task_vars or {}))
     merged, sources = {}, {}
-    for option in CONNECTION_OPTIONS:
+    for option in kind.options:
         for source, layer in layers:
             value = layer.get(option)
             if value not in (None, ""):
@@ -319,29 +342,37 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
                 break
 
     warnings = []
-    server, protocol, path = merged.get("connection_server"), merged.get("protocol"), ENDPOINT_PATH
+    server, protocol, path = merged.get("connection_server"), merged.get("protocol"), kind.path
     port = _as_int("connection_port", merged.get("connection_port"))
     if merged.get("connection_uri"):
         uri = urlsplit(str(merged["connection_uri"]).strip())
         if uri.scheme not in ("http", "https") or not uri.hostname:
-            raise InvalidInput("connection_uri", "%r is not an http(s) URL such as https://ex01.alleo.intern/PowerShell"
-                               % merged["connection_uri"])
+            raise InvalidInput("connection_uri", "%r is not an http(s) URL such as %s" % (merged["connection_uri"], kind.example_uri))
         server, protocol = uri.hostname, uri.scheme
         try:
             port = uri.port
         except ValueError:
             raise InvalidInput("connection_uri", "the port in %r is not a number" % merged["connection_uri"])
-        path = uri.path.strip("/") or ENDPOINT_PATH
+        path = uri.path.strip("/") or kind.path
         sources.update(connection_server="connection_uri", protocol="connection_uri", connection_port="connection_uri")
     if not server:
-        raise InvalidInput("connection_server", "no Exchange server given and the host has no address (ansible_host)")
-    protocol = str(protocol or "https").lower()
+        raise InvalidInput("connection_server", "no %s given and the host has no address (ansible_host)" % kind.noun)
+    if not protocol:
+        # For /wsman as Ansible's psrp and winrm plugins decide: http on 5985, https on any other port. Exchange's
+        # /PowerShell defaults to https whatever the port.
+        protocol = "http" if kind.http_port_means_http and port == kind.ports["http"] else "https"
+    protocol = str(protocol).lower()
     if protocol not in ("http", "https"):
         raise InvalidInput("protocol", "%r is not http or https" % protocol)
     if port is None:
-        port = 443 if protocol == "https" else 80
+        port = kind.ports[protocol]
     if not 1 <= port <= 65535:
         raise InvalidInput("connection_port", "%d is outside 1-65535" % port)
+    extra = {}
+    if "transport" in kind.options:
+        extra["transport"] = str(merged.get("transport") or "psrp").lower()
+        if extra["transport"] not in TRANSPORT_CHOICES:
+            raise InvalidInput("transport", "%r is not psrp or winrm" % extra["transport"])
     auth = str(merged.get("auth") or "negotiate").lower()
     if auth not in AUTH_CHOICES:
         raise InvalidInput("auth", "%r is not one of %s" % (auth, ", ".join(AUTH_CHOICES)))
@@ -349,8 +380,8 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
     if validate_certs is None:
         validate_certs = True
     if protocol == "https" and not validate_certs:
-        warnings.append("validate_certs is false: the Exchange server's certificate is not checked, so the connection to "
-                        "%s can be intercepted. Set ca_cert to the issuing CA instead." % server)
+        warnings.append("validate_certs is false: the certificate of %s is not checked, so the connection can be "
+                        "intercepted. Set ca_cert to the issuing CA instead." % server)
     if auth == "certificate" and not (merged.get("certificate_pem") and merged.get("certificate_key_pem")):
         raise InvalidInput("auth", "certificate authentication needs certificate_pem and certificate_key_pem")
     if auth in ("basic", "certificate") and protocol == "http":
@@ -358,11 +389,11 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
     if auth not in ("certificate", "kerberos"):
         # Kerberos may log on from the controller's ticket cache; every other method needs both.
         if not merged.get("username"):
-            raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, _WHERE_TO_SET))
+            raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, kind.where_to_set))
         if not merged.get("password"):
             raise ConfigurationError("No password for %s (%s authentication to %s, user name from %s): %s."
-                                     % (merged["username"], auth, server, _SOURCE_WORDS.get(sources.get("username"), "?"),
-                                        _WHERE_TO_SET))
+                                     % (merged["username"], auth, server,
+                                        kind.source_words.get(sources.get("username"), "?"), kind.where_to_set))
     domain_controller = merged.get("domain_controller")
     if domain_controller is not None:
         domain_controller = validate_fqdn("domain_controller", domain_controller)
@@ -374,7 +405,8 @@ def resolve_settings(params, environ=None, host=None, task_vars=None):
         negotiate_service=merged.get("negotiate_service"), negotiate_hostname_override=merged.get("negotiate_hostname_override"),
         connection_timeout=_as_int("connect_timeout", merged.get("connect_timeout")) or 30,
         operation_timeout=_as_int("operation_timeout", merged.get("operation_timeout")) or 20,
-        domain_controller=domain_controller, path=path, sources=sources)
+        domain_controller=domain_controller, path=path, sources=sources, configuration_name=kind.configuration_name,
+        confirm_writes=kind.confirm_writes, **extra)
     return settings, warnings
 
 
@@ -390,24 +422,9 @@ WINDOWS_ENDPOINT_PATH = "wsman"
 WINDOWS_PORTS = {"http": 5985, "https": 5986}
 TRANSPORT_CHOICES = ["psrp", "winrm"]
 
-WINDOWS_CONNECTION_ARGUMENT_SPEC = dict(
-    connection_uri=dict(type="str"),
-    connection_server=dict(type="str"),
-    connection_port=dict(type="int"),
-    protocol=dict(type="str", choices=["http", "https"]),
-    transport=dict(type="str", choices=TRANSPORT_CHOICES),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    auth=dict(type="str", choices=AUTH_CHOICES),
-    validate_certs=dict(type="bool"),
-    ca_cert=dict(type="path"),
-    certificate_pem=dict(type="path"),
-    certificate_key_pem=dict(type="path", no_log=False),
-    negotiate_service=dict(type="str"),
-    negotiate_hostname_override=dict(type="str"),
-    connect_timeout=dict(type="int"),
-    operation_timeout=dict(type="int"),
-)
+# The Exchange options without -DomainController (a cmdlet parameter of Exchange), plus the wire.
+WINDOWS_CONNECTION_ARGUMENT_SPEC = dict((k, dict(v)) for k, v in CONNECTION_ARGUMENT_SPEC.items() if k != "domain_controller")
+WINDOWS_CONNECTION_ARGUMENT_SPEC["transport"] = dict(type="str", choices=TRANSPORT_CHOICES)
 
 WINDOWS_CONNECTION_OPTIONS = tuple(WINDOWS_CONNECTION_ARGUMENT_SPEC)
 
@@ -426,18 +443,6 @@ def is_windows_settings(settings):
 
 def windows_connection_options(params):
     return dict((k, params.get(k)) for k in WINDOWS_CONNECTION_OPTIONS)
-
-
-def from_windows_environment(environ):
-    """Options given as ``XPHONE_WINDOWS_<OPTION>`` environment variables (``SERVER``/``PORT`` accepted too)."""
-    found = {}
-    for option in WINDOWS_CONNECTION_OPTIONS:
-        for name in (option.upper(),) + ENV_ALIASES.get(option, ()):
-            value = environ.get(WINDOWS_ENV_PREFIX + name)
-            if value not in (None, ""):
-                found[option] = value
-                break
-    return found
 
 
 def _connection_option(get_option, name):
@@ -488,75 +493,11 @@ def resolve_windows_settings(params, environ=None, host=None, task_vars=None):
     Layers: module options, ``XPHONE_WINDOWS_*`` environment variables, the host's psrp/winrm connection
     (``from_windows_host_connection``), inventory variables (``from_windows_task_vars``).
     """
-    layers = (("option", params or {}), ("environment", from_windows_environment(environ or {})),
-              ("connection", host or {}), ("inventory", task_vars or {}))
-    merged, sources = {}, {}
-    for option in WINDOWS_CONNECTION_OPTIONS:
-        for source, layer in layers:
-            value = layer.get(option)
-            if value not in (None, ""):
-                merged[option] = value
-                sources[option] = source
-                break
+    return _resolve(WINDOWS, params, environ, host, task_vars)
 
-    warnings = []
-    server, protocol, path = merged.get("connection_server"), merged.get("protocol"), WINDOWS_ENDPOINT_PATH
-    port = _as_int("connection_port", merged.get("connection_port"))
-    if merged.get("connection_uri"):
-        uri = urlsplit(str(merged["connection_uri"]).strip())
-        if uri.scheme not in ("http", "https") or not uri.hostname:
-            raise InvalidInput("connection_uri", "%r is not an http(s) URL such as https://xphone01.alleo.intern:5986/wsman"
-                               % merged["connection_uri"])
-        server, protocol = uri.hostname, uri.scheme
-        try:
-            port = uri.port or WINDOWS_PORTS[protocol]
-        except ValueError:
-            raise InvalidInput("connection_uri", "the port in %r is not a number" % merged["connection_uri"])
-        path = uri.path.strip("/") or WINDOWS_ENDPOINT_PATH
-        sources.update(connection_server="connection_uri", protocol="connection_uri", connection_port="connection_uri")
-    if not server:
-        raise InvalidInput("connection_server", "no Windows host given and the host has no address (ansible_host)")
-    if not protocol:
-        # As Ansible's psrp and winrm plugins do: http on 5985, https on any other port.
-        protocol = "http" if port == WINDOWS_PORTS["http"] else "https"
-    protocol = str(protocol).lower()
-    if protocol not in ("http", "https"):
-        raise InvalidInput("protocol", "%r is not http or https" % protocol)
-    if port is None:
-        port = WINDOWS_PORTS[protocol]
-    if not 1 <= port <= 65535:
-        raise InvalidInput("connection_port", "%d is outside 1-65535" % port)
-    transport = str(merged.get("transport") or "psrp").lower()
-    if transport not in TRANSPORT_CHOICES:
-        raise InvalidInput("transport", "%r is not psrp or winrm" % transport)
-    auth = str(merged.get("auth") or "negotiate").lower()
-    if auth not in AUTH_CHOICES:
-        raise InvalidInput("auth", "%r is not one of %s" % (auth, ", ".join(AUTH_CHOICES)))
-    validate_certs = _as_bool("validate_certs", merged.get("validate_certs"))
-    if validate_certs is None:
-        validate_certs = True
-    if protocol == "https" and not validate_certs:
-        warnings.append("validate_certs is false: the certificate of %s is not checked, so the connection can be "
-                        "intercepted. Set ca_cert to the issuing CA instead." % server)
-    if auth == "certificate" and not (merged.get("certificate_pem") and merged.get("certificate_key_pem")):
-        raise InvalidInput("auth", "certificate authentication needs certificate_pem and certificate_key_pem")
-    if auth in ("basic", "certificate") and protocol == "http":
-        raise InvalidInput("auth", "%s authentication cannot encrypt messages over http; use protocol https" % auth)
-    if auth not in ("certificate", "kerberos"):
-        if not merged.get("username"):
-            raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, _WINDOWS_WHERE_TO_SET))
-        if not merged.get("password"):
-            raise ConfigurationError("No password for %s (%s authentication to %s, user name from %s): %s."
-                                     % (merged["username"], auth, server,
-                                        _WINDOWS_SOURCE_WORDS.get(sources.get("username"), "?"), _WINDOWS_WHERE_TO_SET))
 
-    settings = ExchangeSettings(
-        server=str(server), port=port, protocol=protocol, username=merged.get("username"), password=merged.get("password"),
-        auth=auth, validate_certs=validate_certs, ca_cert=merged.get("ca_cert"),
-        certificate_pem=merged.get("certificate_pem"), certificate_key_pem=merged.get("certificate_key_pem"),
-        negotiate_service=merged.get("negotiate_service"), negotiate_hostname_override=merged.get("negotiate_hostname_override"),
-        connection_timeout=_as_int("connect_timeout", merged.get("connect_timeout")) or 30,
-        operation_timeout=_as_int("operation_timeout", merged.get("operation_timeout")) or 20,
-        path=path, sources=sources, configuration_name=WINDOWS_CONFIGURATION_NAME, confirm_writes=False,
-        transport=transport)
-    return settings, warnings
+EXCHANGE = EndpointKind("Exchange server", CONNECTION_OPTIONS, ENV_PREFIX, ENDPOINT_PATH, {"http": 80, "https": 443},
+                        CONFIGURATION_NAME, True, _SOURCE_WORDS, _WHERE_TO_SET, "https://ex01.alleo.intern/PowerShell", False)
+WINDOWS = EndpointKind("Windows host", WINDOWS_CONNECTION_OPTIONS, WINDOWS_ENV_PREFIX, WINDOWS_ENDPOINT_PATH, WINDOWS_PORTS,
+                       WINDOWS_CONFIGURATION_NAME, False, _WINDOWS_SOURCE_WORDS, _WINDOWS_WHERE_TO_SET,
+                       "https://xphone01.alleo.intern:5986/wsman", True)

@@ -95,7 +95,8 @@ def test_fault_at_reply_position_k_of_a_run(lab_env) -> None:
     # Learn the run's requests once, then fail exactly its k-th request to that host.
     run(lab_env, "EX01")
     actions = [entry["action"] for entry in lab_env.requests()]
-    assert actions == ["Create", "Receive", "Command", "Receive", "Signal", "Delete"]
+    # How many Receives a pipeline needs depends on timing (the client polls until the pipeline is done).
+    assert actions[:3] == ["Create", "Receive", "Command"] and actions[-2:] == ["Signal", "Delete"]
     for k in range(1, len(actions) + 1):
         lab_env.reset()
         lab_env.inject_fault("throttle", host="EX01", skip=k - 1)
@@ -104,7 +105,9 @@ def test_fault_at_reply_position_k_of_a_run(lab_env) -> None:
         assert exc.value.code == 2150859240
         log = lab_env.requests()
         assert [entry["host_seq"] for entry in log if entry["fault"]] == [k]
-        assert log[k - 1]["action"] == actions[k - 1] and log[k - 1]["status"] == 500
+        assert log[k - 1]["host_seq"] == k and log[k - 1]["status"] == 500
+        if k <= 3:
+            assert log[k - 1]["action"] == actions[k - 1]
 
 
 def test_each_fault_counts_its_own_matching_requests(lab_env) -> None:
