@@ -73,13 +73,15 @@ class XPhoneAction(ActionBase):
         """The host's persistent ``ansible-connection`` process (started on first use), as a socket path."""
         play_context = self._play_context.copy()
         play_context.connection = PERSISTENT_CONNECTION
-        # One process per inventory host and playbook run, whatever address the host's own connection uses.
+        # One process per inventory host and play, whatever address the host's own connection uses: the socket
+        # path is derived from these fields and the ansible-playbook pid. The play is part of it so that a new play
+        # never meets the socket of the previous play's process while that one is still shutting down.
+        play = self._task.get_play()
         play_context.remote_addr = task_vars.get("inventory_hostname") or play_context.remote_addr
         play_context.port = None
-        play_context.remote_user = None
-        # The plugin finds the socket of a process already running for this host and run (the path is derived
-        # from the host and the ansible-playbook pid, as ansible-connection derives it). Starting
-        # ansible-connection for every task or item would cost a Python start each time.
+        play_context.remote_user = "play-%s" % (getattr(play, "_uuid", None) or "")
+        # The plugin finds the socket of the process already running for this host and play (as ansible-connection
+        # derives the path). Starting ansible-connection for every task or item would cost a Python start each time.
         plugin = connection_loader.get(PERSISTENT_CONNECTION, play_context, os.devnull, ansible_playbook_pid=os.getppid())
         socket_path = plugin.socket_path if plugin.socket_path and _answers(plugin.socket_path) else None
         if socket_path is None:
