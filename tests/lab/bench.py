@@ -30,13 +30,15 @@ from pypsrp.wsman import WSMan
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _control(uri: str, path: str, method: str = "GET") -> t.Any:
-    req = urllib.request.Request(uri + path, data=b"{}" if method == "POST" else None, method=method)
+def control(uri: str, path: str, method: str = "GET", body: t.Any = None) -> t.Any:
+    """One call of the lab's control API (JSON in and out)."""
+    data = json.dumps(body if body is not None else {}).encode() if method in ("POST", "PUT") else None
+    req = urllib.request.Request(uri + path, data=data, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:  # nosec: loopback control API
         return json.loads(resp.read())
 
 
-def _start(directory: str) -> tuple[subprocess.Popen, dict[str, t.Any]]:
+def start(directory: str) -> tuple[subprocess.Popen, dict[str, t.Any]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
     proc = subprocess.Popen([sys.executable, "-m", "lab", "serve", "--dir", directory, "--free-ports"],  # pylint: disable=consider-using-with
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -56,7 +58,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=50, help="iterations per scenario")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as directory:
-        proc, info = _start(directory)
+        proc, info = start(directory)
         try:
             return _run(info, args.n)
         finally:
@@ -65,7 +67,7 @@ def main() -> int:
 
 
 def _run(info: dict[str, t.Any], n: int) -> int:
-    control = info["control_uri"]
+    control_uri = info["control_uri"]
     ex = info["endpoints"]["EX01"]
     address = ex["address"]
     user, password = "Administrator@alleo.intern", "Lab-Admin-2019!"
@@ -113,13 +115,13 @@ def _run(info: dict[str, t.Any], n: int) -> int:
             open_pool["pool"] = RunspacePool(wsman("ntlm", False), configuration_name="Microsoft.Exchange")
             open_pool["pool"].open()
         op()                                      # warm-up: imports, first connection
-        _control(control, "/stats/reset", "POST")
+        control(control_uri, "/stats/reset", "POST")
         samples = []
         for _round in range(n):
             start = time.perf_counter()
             op()
             samples.append((time.perf_counter() - start) * 1000.0)
-        stats = _control(control, "/stats")
+        stats = control(control_uri, "/stats")
         if op is invoke_on_open_pool:
             open_pool.pop("pool").close()
         med, p90 = _pcts(samples)

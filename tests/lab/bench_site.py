@@ -21,40 +21,22 @@ Usage: python tests/lab/bench_site.py [-n 3] [--collections PATH] [--open-ms 150
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import typing as t
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+sys.path.insert(0, HERE)
 
 import ansible_run  # noqa: E402  # pylint: disable=wrong-import-position
+from bench import control, start  # noqa: E402  # pylint: disable=wrong-import-position
 
 DEMO_VARS = "@" + os.path.join(REPO, "playbooks", "vars", "demo.yml")
-
-
-def _control(uri: str, path: str, method: str = "GET", body: t.Any = None) -> t.Any:
-    data = json.dumps(body if body is not None else {}).encode() if method in ("POST", "PUT") else None
-    req = urllib.request.Request(uri + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:  # nosec: loopback control API
-        return json.loads(resp.read())
-
-
-def _start(directory: str) -> tuple[subprocess.Popen, dict[str, t.Any]]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.Popen([sys.executable, "-m", "lab", "serve", "--dir", directory, "--free-ports"],  # pylint: disable=consider-using-with
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline() if proc.stdout else ""
-    if not line:
-        raise SystemExit("the lab did not start")
-    return proc, json.loads(line)
 
 
 def _playbook(path: str, inventory: str, scratch: str, collections: str | None) -> tuple[float, ansible_run.PlaybookRun]:
@@ -80,7 +62,7 @@ def main() -> int:
     parser.add_argument("--request-ms", type=float, default=20.0, help="latency of every request (default 20)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-site-") as directory:
-        proc, info = _start(os.path.join(directory, "lab"))
+        proc, info = start(os.path.join(directory, "lab"))
         try:
             return _run(args, info, directory)
         finally:
@@ -89,21 +71,21 @@ def main() -> int:
 
 
 def _run(args: argparse.Namespace, info: dict[str, t.Any], scratch: str) -> int:
-    control = info["control_uri"]
+    control_uri = info["control_uri"]
     inventory = info["inventory"]
     times: dict[str, list[float]] = {"first run": [], "re-run": [], "no-op play": []}
     seen: dict[str, dict[str, t.Any]] = {}
     for _rep in range(args.n):
-        _control(control, "/reset", "POST")
-        _control(control, "/latency", "PUT", {"per_request_ms": args.request_ms, "per_shell_open_ms": args.open_ms})
+        control(control_uri, "/reset", "POST")
+        control(control_uri, "/latency", "PUT", {"per_request_ms": args.request_ms, "per_shell_open_ms": args.open_ms})
         for label, path in (("first run", "playbooks/site.yml"), ("re-run", "playbooks/site.yml"),
                             ("no-op play", os.path.join(HERE, "bench_noop.yml"))):
-            _control(control, "/stats/reset", "POST")
+            control(control_uri, "/stats/reset", "POST")
             elapsed, run = _playbook(path, inventory, scratch, args.collections)
             if label == "re-run" and run.changed:
                 raise SystemExit("the re-run changed %d objects; it must change nothing" % run.changed)
             times[label].append(elapsed)
-            seen[label] = _control(control, "/stats")
+            seen[label] = control(control_uri, "/stats")
     print("site.yml on the default topology (3 Exchange servers, 2 UM services), %d repetitions, latency: session "
           "open %.0f ms, request %.0f ms" % (args.n, args.open_ms, args.request_ms))
     print("  %-12s %8s %8s" % ("", "min s", "median s"))
