@@ -113,19 +113,6 @@ class WinrmTransport(object):
             raise ConfigurationError("The winrm settings for %s cannot work: %s" % (settings.url, scrub(err, settings.secrets)))
 
 
-class _WSManFault(Exception):
-    """pywinrm's WSManFaultError with its WSManFault code where ``classify_transport`` reads it.
-
-    pywinrm keeps the HTTP status in ``code`` and the WSManFault code (quota, shell not found, operation
-    timeout) in ``wsman_fault_code``; pypsrp has the WSManFault code in ``code``.
-    """
-
-    def __init__(self, err, code):
-        super(_WSManFault, self).__init__(str(err))
-        self.code = code
-        self.__cause__ = err
-
-
 def _drop_http_session(protocol):
     # After a fault the HTTP connection (and an NTLM/Kerberos message-encryption context tied to it) may be
     # unusable; the next request builds a new session with its own handshake.
@@ -208,8 +195,6 @@ class WindowsSession(Session):
             _drop_http_session(protocol)
 
     def _fault(self, err, opening=False):
-        if getattr(err, "wsman_fault_code", None) is not None:
-            err = _WSManFault(err, err.wsman_fault_code)
         if type(err).__name__ == "WinRMError" and _PYWINRM_SETTINGS_REFUSED.search(str(err)):
             # pywinrm's own refusal of the settings as it builds its HTTP session (e.g. kerberos without pykerberos).
             return ConfigurationError("The winrm settings for %s cannot work: %s" % (self.settings.url, scrub(err, self.secrets)))

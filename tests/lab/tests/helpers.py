@@ -1,11 +1,15 @@
-"""What the lab's tests share: the Administrator's sessions, a cmdlet call, one pipeline through ``Lab``, one over PSRP.
+"""What the lab's tests share: the Administrator's sessions, a cmdlet call, one pipeline through ``Lab``, one over PSRP,
+and a call of the control API.
 
 The ``lab`` fixture (a fresh ``Lab.load()``) is in this folder's conftest.py.
 """
 
 from __future__ import annotations
 
+import json
 import typing as t
+import urllib.error
+import urllib.request
 
 from pypsrp.powershell import PowerShell, RunspacePool
 
@@ -45,3 +49,14 @@ def invoke(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
         ps.add_parameter(key, value)
     ps.invoke()
     return ps
+
+
+def control(uri: str, path: str, method: str = "GET", body: dict[str, t.Any] | None = None) -> tuple[int, t.Any]:
+    """One call of the lab's control API: (HTTP status, JSON answer), errors included."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(uri + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")

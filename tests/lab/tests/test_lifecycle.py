@@ -8,16 +8,14 @@ import socket
 import subprocess
 import sys
 import typing as t
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
 import yaml
 from pypsrp.powershell import RunspacePool
 from pypsrp.wsman import WSMan
 
-from helpers import invoke
+from helpers import control, invoke
 
 LAB_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,16 +24,6 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (LAB_PARENT, os.environ.get("PYTHONPATH")) if p))
     return subprocess.run([sys.executable, "-m", "lab", *args], env=env, capture_output=True, text=True, timeout=120,
                           check=False)
-
-
-def control(uri: str, path: str, method: str = "GET", body: dict[str, t.Any] | None = None) -> tuple[int, t.Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(uri + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 def exchange_pool(hostvars: dict[str, t.Any]) -> RunspacePool:

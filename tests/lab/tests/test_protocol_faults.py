@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 import typing as t
-import urllib.error
-import urllib.request
 
 import pytest
 import requests
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 
-from helpers import invoke
+from helpers import control, invoke
 
 from lab import faults, wsman
 
@@ -29,16 +26,6 @@ RUNSPACE_LIMIT = re.compile(
     r"BudgetType:\tWSMan\r\nActiveRunspaces:\t(?P<active>\d+)/(?P=limit)\r\n")
 FAILING_KINDS = ("throttle", "http500", "reset", "shell_not_found")
 ACTIONS = ("Create", "Command", "Receive", "Signal", "Delete")
-
-
-def control(uri: str, path: str, method: str = "GET", body: dict[str, t.Any] | None = None) -> tuple[int, t.Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(uri + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 def run(handle: t.Any, host: str, **wsman_kwargs: t.Any) -> None:

@@ -31,6 +31,10 @@ class FakeError(object):
         self.reason = exception_type.rsplit(".", 1)[-1]
 
 
+class AuthenticationError(Exception):
+    """pypsrp's class name for a rejected logon; classification goes by the name."""
+
+
 class FakeWarning(object):
     def __init__(self, message):
         self.message = message
@@ -134,12 +138,14 @@ class FakeExchange(object):
         self.pools = []
         self.faults = []          # callables(ps) -> None or raises/sets errors, consumed in order
         self.open_faults = []     # exceptions raised by open_pool, consumed in order
+        self.open_attempts = 0    # logons tried (each open is one)
         self.begin_faults = []    # exceptions raised before a command reaches the server, consumed in order
         self.reply_faults = []    # exceptions raised after a command ran (its reply is lost), consumed in order
         self.warn_on_set = None
 
     # -- transport ---------------------------------------------------------------------------------
     def open_pool(self, settings):
+        self.open_attempts += 1
         if self.open_faults:
             raise self.open_faults.pop(0)
         pool = FakePool(len(self.pools) + 1)

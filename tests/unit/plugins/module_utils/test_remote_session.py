@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from fake_exchange import FakeError, FakeExchange
+from fake_exchange import AuthenticationError, FakeError, FakeExchange
 
 from pypsrp.exceptions import WSManFaultError
 
@@ -21,20 +21,6 @@ from ansible_collections.xphone.connect.plugins.module_utils.session import RETR
 PASSWORD = "Table-Secret-9!"
 TASK_A = "0242ac11-0002-aaaa-0000-000000000001"
 TASK_B = "0242ac11-0002-bbbb-0000-000000000002"
-
-
-class AuthenticationError(Exception):
-    """pypsrp's class name; classification goes by the name."""
-
-
-class Exchange(FakeExchange):
-    def __init__(self):
-        super(Exchange, self).__init__()
-        self.open_attempts = 0
-
-    def open_pool(self, settings):
-        self.open_attempts += 1
-        return super(Exchange, self).open_pool(settings)
 
 
 class FakeConnection(object):
@@ -59,7 +45,7 @@ def make_settings(password=PASSWORD, **extra):
 
 @pytest.fixture
 def fx():
-    return Exchange()
+    return FakeExchange()
 
 
 @pytest.fixture

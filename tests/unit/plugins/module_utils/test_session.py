@@ -12,7 +12,7 @@ import pytest
 import requests
 import urllib3
 
-from fake_exchange import FakeError, FakeExchange, FakeWarning
+from fake_exchange import AuthenticationError, FakeError, FakeExchange, FakeWarning
 
 from pypsrp import powershell
 from pypsrp.complex_objects import RunspacePoolState
@@ -54,10 +54,6 @@ COMMANDS_QUOTA_TEXT = ("The WS-Management service cannot process the request. Th
 
 
 # -- faults as the real clients raise them --------------------------------------------------------------------
-class AuthenticationError(Exception):
-    """pypsrp's class name; classification goes by the name."""
-
-
 def fault(code, text):
     return WSManFaultError(code, "ex01.alleo.intern", text, None, None, None)
 
@@ -118,16 +114,14 @@ class FakeClock(object):
 
 
 class Exchange(FakeExchange):
-    """FakeExchange that counts open attempts and lets each one take ``open_seconds`` on the clock."""
+    """FakeExchange whose open attempts each take ``open_seconds`` on the clock."""
 
     def __init__(self, clock=None, open_seconds=0):
         super(Exchange, self).__init__()
         self.clock = clock
         self.open_seconds = open_seconds
-        self.open_attempts = 0
 
     def open_pool(self, settings):
-        self.open_attempts += 1
         if self.clock is not None:
             self.clock.now += self.open_seconds
         return super(Exchange, self).open_pool(settings)

@@ -18,7 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
 
 # pylint: disable=wrong-import-position
-from fake_exchange import FakeExchange, FakeWarning  # noqa: E402
+from fake_exchange import AuthenticationError, FakeExchange, FakeWarning  # noqa: E402
 
 from ansible_collections.xphone.connect.plugins.module_utils import runner  # noqa: E402
 from ansible_collections.xphone.connect.plugins.module_utils.session import Session  # noqa: E402
@@ -27,23 +27,9 @@ from ansible_collections.xphone.connect.plugins.modules import exchange_connecto
 PASSWORD = "Env-Secret-42!"
 
 
-class AuthenticationError(Exception):
-    """pypsrp's class name; classification goes by the name."""
-
-
-class Exchange(FakeExchange):
-    def __init__(self):
-        super(Exchange, self).__init__()
-        self.open_attempts = 0
-
-    def open_pool(self, settings):
-        self.open_attempts += 1
-        return super(Exchange, self).open_pool(settings)
-
-
 @pytest.fixture
 def fx(monkeypatch):
-    fake = Exchange()
+    fake = FakeExchange()
     monkeypatch.setattr(runner.ENDPOINTS["exchange"], "session_class", functools.partial(Session, transport=fake, sleep=lambda s: None))
     for name in list(os.environ):
         if name.startswith("XPHONE_"):
