@@ -24,6 +24,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import hashlib
+import ipaddress
 import json
 
 from ansible_collections.xphone.connect.plugins.module_utils.compare import validate_fqdn
@@ -146,6 +147,8 @@ def from_host_connection(load_name, get_option):
             connect_timeout=opt("connection_timeout"),
             certificate_pem=extras.get("ansible_winrm_cert_pem"),
             certificate_key_pem=extras.get("ansible_winrm_cert_key_pem"),
+            negotiate_service=extras.get("ansible_winrm_service"),
+            negotiate_hostname_override=extras.get("ansible_winrm_kerberos_hostname_override"),
         )
     else:
         return {}
@@ -323,6 +326,39 @@ class EndpointKind(object):
         self.http_port_means_http = http_port_means_http
 
 
+def is_ip_address(server):
+    try:
+        ipaddress.ip_address(str(server).strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def upn_realm(username):
+    """The realm part of ``user@REALM`` (None for ``DOMAIN\\user`` or a bare name)."""
+    if not username or "@" not in username or "\\" in username:
+        return None
+    return username.rsplit("@", 1)[1]
+
+
+def _check_kerberos(kind, server, username, hostname_override, sources, host_is_winrm=False):
+    """Kerberos mistakes that are certain before anything is sent (nothing reaches the KDC or the server)."""
+    if username and "\\" in username:
+        domain, _sep, user = username.partition("\\")
+        raise ConfigurationError(
+            "Kerberos needs the user name as user@REALM, not %s (given by %s): write %s@%s, with the Active Directory "
+            "domain's DNS name in upper case as the realm (for example Administrator@ALLEO.INTERN). DOMAIN\\user works "
+            "only with ntlm." % (username, kind.source_words.get(sources.get("username"), "the module options"), user,
+                                 domain.upper() if "." in domain else "<DOMAIN.FQDN>"))
+    if is_ip_address(server) and not hostname_override:
+        var = ("ansible_winrm_kerberos_hostname_override" if host_is_winrm else
+               "ansible_psrp_negotiate_hostname_override (ansible_winrm_kerberos_hostname_override on a winrm host)")
+        raise ConfigurationError(
+            "Kerberos cannot authenticate to an IP address (%s): the KDC knows a server only by its name (its SPN). "
+            "Set %s (or the module option negotiate_hostname_override) to the server's FQDN, for example "
+            "ex01.alleo.intern, or connect to the server by that name." % (server, var))
+
+
 def resolve_settings(params, environ=None, host=None, task_vars=None):
     """Settings for Exchange's /PowerShell from the layers (each a dict keyed by option name), in precedence
     order; returns ``(settings, warnings)``."""
@@ -386,14 +422,23 @@ def _resolve(kind, params, environ, host, task_vars):
         raise InvalidInput("auth", "certificate authentication needs certificate_pem and certificate_key_pem")
     if auth in ("basic", "certificate") and protocol == "http":
         raise InvalidInput("auth", "%s authentication cannot encrypt messages over http; use protocol https" % auth)
-    if auth not in ("certificate", "kerberos"):
-        # Kerberos may log on from the controller's ticket cache; every other method needs both.
-        if not merged.get("username"):
+    username, password = merged.get("username"), merged.get("password")
+    # pypsrp's negotiate tries Kerberos first; pywinrm's negotiate is NTLM only. A DOMAIN\\user name is not a
+    # Kerberos principal, so it needs its password.
+    ticket_cache_possible = auth == "kerberos" or (auth == "negotiate" and extra.get("transport", "psrp") == "psrp"
+                                                   and "\\" not in str(username or ""))
+    if auth != "certificate" and not ticket_cache_possible:
+        # NTLM, Basic and CredSSP need both; Kerberos (and negotiate, which tries it first) may log on from the
+        # controller's ticket cache with no user name, or with a user name and no password.
+        if not username:
             raise ConfigurationError("No user name for %s authentication to %s: %s." % (auth, server, kind.where_to_set))
-        if not merged.get("password"):
+        if not password:
             raise ConfigurationError("No password for %s (%s authentication to %s, user name from %s): %s."
-                                     % (merged["username"], auth, server,
-                                        kind.source_words.get(sources.get("username"), "?"), kind.where_to_set))
+                                     % (username, auth, server, kind.source_words.get(sources.get("username"), "?"),
+                                        kind.where_to_set))
+    if auth == "kerberos":
+        _check_kerberos(kind, server, username, merged.get("negotiate_hostname_override"), sources,
+                        host_is_winrm=extra.get("transport") == "winrm")
     domain_controller = merged.get("domain_controller")
     if domain_controller is not None:
         domain_controller = validate_fqdn("domain_controller", domain_controller)
@@ -466,9 +511,7 @@ def from_windows_host_connection(load_name, get_option):
     if winrm:
         # pywinrm's own settings, which the winrm plugin keeps as ansible_winrm_* extras.
         extras = _connection_option(get_option, "_extras") or {}
-        for option, name in (("operation_timeout", "ansible_winrm_operation_timeout_sec"),
-                             ("negotiate_service", "ansible_winrm_service"),
-                             ("negotiate_hostname_override", "ansible_winrm_kerberos_hostname_override")):
+        for option, name in (("operation_timeout", "ansible_winrm_operation_timeout_sec"),):
             if extras.get(name) not in (None, ""):
                 found[option] = extras[name]
     return found

@@ -38,6 +38,7 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
     classify_transport,
     scrub,
 )
+from ansible_collections.xphone.connect.plugins.module_utils import kerberos
 
 # pypsrp's classes, imported on first use (load_pypsrp): only the persistent process talks to the server, so the
 # action plugin (one fresh worker process per task) never pays for the import.
@@ -157,13 +158,31 @@ class PypsrpTransport(object):
         pool = RunspacePool(wsman, configuration_name=settings.configuration_name)
         try:
             pool.open()
-        except BaseException:
+        except BaseException as err:
+            # Which protocol negotiate chose (or was choosing) tells a server's refusal of a Kerberos ticket from a
+            # rejected NTLM password.
+            try:
+                err.xphone_negotiated = self.negotiated(pool)
+            except AttributeError:
+                pass
             # The shell may exist on the server already (the failure came after Create): delete it, so that a
             # failed open never holds one of the account's shells until the server's idle timeout.
             self.close_pool(pool, broken=True)
             raise
         wsman.transport.read_timeout = settings.read_timeout
         return pool
+
+    @staticmethod
+    def negotiated(pool):
+        """The protocol the SPNEGO handshake settled on (``kerberos``/``ntlm``), None without one (Basic, TLS)."""
+        session = getattr(pool.connection.transport, "session", None)
+        contexts = getattr(getattr(session, "auth", None), "contexts", None) or {}
+        for context in contexts.values():
+            try:
+                return context.negotiated_protocol
+            except Exception:  # pylint: disable=broad-except  # a context that never started has none
+                return None
+        return None
 
     def new_pipeline(self, pool):
         load_pypsrp()
@@ -259,6 +278,10 @@ class Session(object):
         self._pool = pool
         self._pool_commands = 0
         self.stats["opened"] += 1
+        negotiated = getattr(self.transport, "negotiated", None)
+        warning = kerberos.fallback_warning(self.settings, negotiated(pool)) if negotiated else None
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
         self._opened()
 
     def _opened(self):
@@ -267,14 +290,19 @@ class Session(object):
     def _fault(self, err, opening=False):
         """Classify a transport exception; remember the ones that end the host."""
         text = scrub(str(err) or err.__class__.__name__, self.secrets)
-        classified = classify_transport(err, text, self.settings.url, self.settings.tls_hint())
+        classified = None
+        if self.settings.auth in ("kerberos", "negotiate"):
+            classified = kerberos.classify(text, self.settings, getattr(err, "xphone_negotiated", None))
+        if classified is None:
+            classified = classify_transport(err, text, self.settings.url, self.settings.tls_hint())
         if isinstance(classified, AuthenticationFailed) and classified.message == text:
             classified = AuthenticationFailed(self.settings.rejected_logon_message(text))
         elif opening and not self._answered and isinstance(classified, NoAnswer):
             # Accepted the connection but never answered anything: unreachable at once, not after retries.
             classified = Unreachable("%s accepted the connection but did not answer within connect_timeout "
                                      "(%s s): %s" % (self.settings.url, self.settings.connection_timeout, text))
-        if classified.unreachable:
+        if classified.unreachable or isinstance(classified, ConfigurationError):
+            # Neither passes by trying again: a rejected logon would count against the account's lockout threshold.
             self._terminal = classified
         return classified
 

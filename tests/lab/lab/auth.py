@@ -7,7 +7,9 @@ matches the domain and user parts literally (case-insensitively).
 
 Lockout: ``lockout_threshold`` consecutive failures lock an account; a locked account is refused even
 with the right password until ``reset()``. A successful logon resets the account's counter.
-Kerberos and CredSSP are not offered.
+Kerberos is accepted when the lab runs with a realm (``lab.kerberos``): the acceptor then finds its keys
+through ``KRB5_KTNAME``; a handshake the acceptor cannot complete (stale keytab, clock skew, replay) is a
+401 with the reason in the log, as Windows answers. CredSSP is not offered.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Accounts:
         self._check_hash = check_hash
         self.lockout_threshold = lockout_threshold
         self.user_file: str | None = None
+        # Called with the accounts whenever they change (the Kerberos realm gives new accounts their principal).
+        self.listeners: list[t.Callable[[list[dict[str, t.Any]]], t.Any]] = []
         self._lock = threading.Lock()
         self._failures: dict[str, int] = {}
         self._accounts: list[dict[str, t.Any]] = []
@@ -66,6 +70,8 @@ class Accounts:
             self._accounts, self._spellings, self._seen_generation = accounts, spellings, gen
         if self.user_file:
             self.write_user_file(self.user_file)
+        for listener in self.listeners:
+            listener(accounts)
 
     @staticmethod
     def spellings(acc: dict[str, t.Any]) -> list[str]:
@@ -215,11 +221,51 @@ class NegotiateSession:
                 out = self.context.step(token)
         except SpnegoError as err:
             self.accounts.failure(acc)
-            raise AuthFailed(f"NTLM authentication failed: {err.__class__.__name__}",
+            mech = "NTLM" if typed else "Kerberos"
+            raise AuthFailed(f"{mech} authentication failed: {err.__class__.__name__}: {_first_line(err)}",
                              Accounts.canonical(acc) if acc else None) from None
+        except Exception as err:  # pylint: disable=broad-exception-caught
+            # python-gssapi hands back the acceptor's KRB-ERROR token instead of raising (stale keytab, clock
+            # skew, replay), and pyspnego then fails reading the flags of a context that never started.
+            raise AuthFailed("Kerberos authentication failed: " + _acceptor_failure(self.context, err)) from None
         if self.context.complete:
             acc = self.accounts.resolve(self.context.client_principal) or acc
             if acc is None:
-                raise AuthFailed("unknown principal")
+                raise AuthFailed(f"unknown principal {self.context.client_principal}")
             self.principal = self.accounts.success(acc)
         return out
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [err.__class__.__name__])[0]
+
+
+def _acceptor_failure(context: t.Any, err: BaseException) -> str:
+    """The reason an acceptor could not complete a Kerberos handshake, for the lab's log.
+
+    python-gssapi returned the acceptor's KRB-ERROR token (held in the failing frame's ``out_token``) instead of
+    raising; its error code is the reason (KRB_AP_ERR_SKEW, KRB_AP_ERR_BADKEYVER, KRB_AP_ERR_REPEAT...).
+    """
+    del context
+    tb = err.__traceback__
+    token = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "step" and "out_token" in tb.tb_frame.f_locals:
+            token = tb.tb_frame.f_locals["out_token"] or token
+        tb = tb.tb_next
+    if token:
+        try:
+            from spnego._asn1 import unpack_asn1  # pylint: disable=import-outside-toplevel
+            from spnego._kerberos import KerberosV5Msg  # pylint: disable=import-outside-toplevel
+            from spnego._spnego import unpack_token  # pylint: disable=import-outside-toplevel
+
+            inner = unpack_token(token, unwrap=True).inner_context_token     # InitialContextToken: 2-byte TOK_ID first
+            msg = KerberosV5Msg.unpack(unpack_asn1(unpack_asn1(inner[2:])[0].b_data)[0])
+            code = getattr(msg, "error_code", None)
+            if code is not None:
+                name = getattr(code, "name", str(code))
+                text = getattr(msg, "e_text", None)
+                return f"{name} ({int(code)})" + (f": {text}" if text else "")
+        except Exception:  # pylint: disable=broad-exception-caught  # any undecodable token: say what we know
+            pass
+    return f"{err.__class__.__name__}: {_first_line(err)}"

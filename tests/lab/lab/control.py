@@ -195,7 +195,7 @@ class RunningLab:
     """
 
     def __init__(self, directory: str, topology_path: str | None = None, *, free_ports: bool = False,
-                 keep_state: bool = False, control_port: int = 0, lab: t.Any = None) -> None:
+                 keep_state: bool = False, control_port: int = 0, lab: t.Any = None, kerberos: bool = False) -> None:
         self.dir = os.path.abspath(directory)
         os.makedirs(self.dir, exist_ok=True)
         self.state_path = os.path.join(self.dir, "state.json")
@@ -205,7 +205,7 @@ class RunningLab:
             from .engine import Lab  # pylint: disable=import-outside-toplevel  # heavy: loads every family
             lab = Lab.load(topology_path, self.state_path) if topology_path else Lab.load(state_path=self.state_path)
         self.lab = lab
-        self.server = LabServer(lab, self.dir, free_ports=free_ports)
+        self.server = LabServer(lab, self.dir, free_ports=free_ports, kerberos=kerberos)
         self.control_port = control_port
         self.control: _ControlServer | None = None
         self._thread: threading.Thread | None = None
@@ -236,6 +236,7 @@ class RunningLab:
             "state_file": self.state_path,
             "free_ports": self.server.free_ports_requested or self.server.fell_back_to_free_ports,
             "fell_back_to_free_ports": self.server.fell_back_to_free_ports,
+            "kerberos": self.server.realm.describe() if self.server.realm is not None else None,
         }
 
     def write_files(self) -> None:

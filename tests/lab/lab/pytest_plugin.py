@@ -157,7 +157,7 @@ def _merge(base: dict[str, t.Any], changes: dict[str, t.Any]) -> dict[str, t.Any
 
 
 def start_lab(directory: str, *, topology: str | None = None, limits: dict[str, t.Any] | None = None,
-              changes: dict[str, t.Any] | None = None, keep_state: bool = False) -> LabHandle:
+              changes: dict[str, t.Any] | None = None, keep_state: bool = False, kerberos: bool = False) -> LabHandle:
     """Start a lab in this process on free ports (also usable outside pytest, e.g. by bench.py)."""
     path = topology or DEFAULT_TOPOLOGY
     if limits or changes:
@@ -170,7 +170,7 @@ def start_lab(directory: str, *, topology: str | None = None, limits: dict[str, 
         path = os.path.join(directory, "topology.yml")
         with open(path, "w", encoding="utf-8") as f:
             yaml.safe_dump(data, f)
-    running = RunningLab(directory, path, free_ports=True, keep_state=keep_state).start()
+    running = RunningLab(directory, path, free_ports=True, keep_state=keep_state, kerberos=kerberos).start()
     return LabHandle(running)
 
 

@@ -321,7 +321,7 @@ class WSManHandler(http.server.BaseHTTPRequestHandler):
                 self.principal = principal
                 self.auth_kind = "basic"
                 self.negotiate = None
-            elif scheme_l in ("negotiate", "ntlm"):
+            elif scheme_l in ("negotiate", "ntlm", "kerberos"):
                 try:
                     raw = base64.b64decode(token.strip())
                 except ValueError:
@@ -443,7 +443,7 @@ class LabServer:
     """All listeners of one lab, its shells, authentication, faults and statistics."""
 
     def __init__(self, lab: t.Any, workdir: str, *, free_ports: bool = False, https: bool = True,
-                 max_receive_wait: float = 20.0) -> None:
+                 max_receive_wait: float = 20.0, kerberos: bool = False) -> None:
         self.lab = lab
         self.workdir = os.path.abspath(workdir)
         self.free_ports_requested = free_ports
@@ -466,6 +466,11 @@ class LabServer:
         self.listeners: list[Listener] = []
         self._threads: list[threading.Thread] = []
         self.user_file = os.path.join(self.workdir, "ntlm-users")
+        # A real MIT KDC (lab.kerberos) when asked for: every account and host gets its principals.
+        self.realm: t.Any = None
+        if kerberos:
+            from .kerberos import Realm  # pylint: disable=import-outside-toplevel
+            self.realm = Realm(os.path.join(self.workdir, "kerberos"), lab.topology)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def hosts(self) -> list[dict[str, t.Any]]:
@@ -475,6 +480,9 @@ class LabServer:
         os.makedirs(self.workdir, exist_ok=True)
         # pyspnego's acceptor reads it through NTLM_USER_FILE (set around each step, see auth.py).
         self.accounts.write_user_file(self.user_file)
+        if self.realm is not None:
+            self.realm.start(self.lab.accounts())
+            self.accounts.listeners.append(self.realm.sync)
         hosts = self.hosts()
         if self.https:
             domain = (self.lab.topology.get("domain") or {}).get("fqdn") or ""
@@ -539,6 +547,8 @@ class LabServer:
             lst.server.close_connections()
         self.shells.forget()
         self.listeners = []
+        if self.realm is not None:
+            self.realm.stop()
 
     def reset(self) -> None:
         """Back to the topology: engine state, shells, lockouts, faults, latency and statistics; requests
@@ -548,6 +558,9 @@ class LabServer:
         self.lab.reset()
         self.shells.forget()
         self.accounts.reset()
+        if self.realm is not None:
+            self.accounts.refresh(force=True)
+            self.realm.unlock_all()
         self.faults.reset()
         self.reset_stats()
 

@@ -28,11 +28,12 @@ def test_order_option_then_env_then_host_then_inventory():
     layers = dict(
         params={"username": "opt"},
         env={"XPHONE_EXCHANGE_USERNAME": "env", "XPHONE_EXCHANGE_AUTH": "kerberos"},
-        host={"username": "host", "auth": "ntlm", "connection_server": "10.0.0.1", "password": "hostpw"},
+        host={"username": "host", "auth": "ntlm", "connection_server": "ex01.alleo.intern", "password": "hostpw"},
         inventory={"username": "inv", "connection_server": "10.0.0.2", "password": "invpw"},
     )
     settings = resolve(**layers)
-    assert (settings.username, settings.auth, settings.server, settings.password) == ("opt", "kerberos", "10.0.0.1", "hostpw")
+    assert (settings.username, settings.auth, settings.server, settings.password) == ("opt", "kerberos", "ex01.alleo.intern",
+                                                                                      "hostpw")
     assert settings.sources["username"] == "option" and settings.sources["auth"] == "environment"
     layers["params"] = {}
     settings = resolve(**layers)
@@ -93,8 +94,11 @@ def test_bad_settings_name_the_option(params, option):
 
 
 @pytest.mark.parametrize("params, missing", [
-    ({"connection_server": "ex01", "password": "pw"}, "No user name"),
-    ({"connection_server": "ex01", "username": "u", "password": ""}, "No password for u"),
+    ({"connection_server": "ex01", "password": "pw", "auth": "ntlm"}, "No user name"),
+    ({"connection_server": "ex01", "username": "u", "password": "", "auth": "ntlm"}, "No password for u"),
+    ({"connection_server": "ex01", "username": "ALLEO\\u"}, "No password for ALLEO\\u"),
+    ({"connection_server": "ex01", "username": "u", "password": "", "auth": "basic"}, "No password for u"),
+    ({"connection_server": "ex01", "username": "u", "auth": "credssp"}, "No password for u"),
 ])
 def test_missing_credentials_say_where_to_set_them(params, missing):
     base = dict((k, None) for k in connection.CONNECTION_OPTIONS)

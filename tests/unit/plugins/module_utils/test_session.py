@@ -650,8 +650,8 @@ WHERE_TO_SET = ("ansible_user", "ansible_password", "AWX Machine credential", "X
 
 def test_missing_user_is_a_configuration_error_naming_where_to_set_it():
     with pytest.raises(errors.ConfigurationError) as err:
-        make_settings(username=None)
-    assert err.value.message.startswith("No user name for negotiate authentication to ex01.alleo.intern")
+        make_settings(username=None, auth="ntlm")
+    assert err.value.message.startswith("No user name for ntlm authentication to ex01.alleo.intern")
     for words in WHERE_TO_SET:
         assert words in err.value.message, words
     assert not err.value.unreachable

@@ -33,14 +33,14 @@ def test_order_option_then_env_then_host_then_inventory():
     layers = dict(
         params={"username": "opt"},
         env={"XPHONE_WINDOWS_USERNAME": "env", "XPHONE_WINDOWS_AUTH": "kerberos", "XPHONE_EXCHANGE_USERNAME": "exchange"},
-        host={"username": "host", "auth": "ntlm", "connection_server": "10.0.0.1", "password": "hostpw",
+        host={"username": "host", "auth": "ntlm", "connection_server": "xp01.alleo.intern", "password": "hostpw",
               "connection_port": 5985, "transport": "winrm"},
         inventory={"username": "inv", "connection_server": "10.0.0.2", "password": "invpw", "connection_port": 1234,
                    "transport": "psrp"},
     )
     settings = resolve(**layers)
-    assert (settings.username, settings.auth, settings.server, settings.port) == ("opt", "kerberos", "10.0.0.1", 5985)
-    assert (settings.transport, settings.url) == ("winrm", "http://10.0.0.1:5985/wsman")
+    assert (settings.username, settings.auth, settings.server, settings.port) == ("opt", "kerberos", "xp01.alleo.intern", 5985)
+    assert (settings.transport, settings.url) == ("winrm", "http://xp01.alleo.intern:5985/wsman")
     assert settings.sources["username"] == "option" and settings.sources["auth"] == "environment"
     layers["params"] = {}
     assert resolve(**layers).username == "env"
@@ -164,9 +164,17 @@ def test_bad_settings_name_the_option(params, option):
 
 def test_missing_credentials_say_where_to_set_them_for_windows():
     with pytest.raises(ConfigurationError, match="XPHONE_WINDOWS_USERNAME"):
-        resolve({"connection_server": "xphone01"})
+        resolve({"connection_server": "xphone01", "auth": "ntlm"})
     with pytest.raises(ConfigurationError, match="XPHONE_WINDOWS_PASSWORD"):
-        resolve(env={"XPHONE_WINDOWS_SERVER": "xphone01", "XPHONE_WINDOWS_USERNAME": "u"})
+        resolve(env={"XPHONE_WINDOWS_SERVER": "xphone01", "XPHONE_WINDOWS_USERNAME": "u", "XPHONE_WINDOWS_AUTH": "ntlm"})
+    # pywinrm's negotiate is NTLM only: over winrm, no user name is no logon at all.
+    with pytest.raises(ConfigurationError, match="No user name for negotiate"):
+        resolve({"connection_server": "xphone01", "transport": "winrm"})
+
+
+def test_psrp_negotiate_may_log_on_from_the_ticket_cache_for_windows():
+    settings = resolve({"connection_server": "xphone01.alleo.intern"})
+    assert (settings.auth, settings.username, settings.password, settings.transport) == ("negotiate", None, None, "psrp")
 
 
 def test_a_rejected_logon_names_the_windows_variables():

@@ -100,8 +100,9 @@ def test_missing_password_fails_before_any_connection(fx, capsys, monkeypatch):
 
 def test_missing_user_fails_before_any_connection(fx, capsys, monkeypatch):
     monkeypatch.delenv("XPHONE_EXCHANGE_USERNAME")
+    monkeypatch.setenv("XPHONE_EXCHANGE_AUTH", "ntlm")
     result = run_main(exchange_remote_domain, FAX, capsys)
-    assert result["failed"] is True and result["msg"].startswith("No user name for negotiate authentication to ex01")
+    assert result["failed"] is True and result["msg"].startswith("No user name for ntlm authentication to ex01")
     assert fx.open_attempts == 0
 
 
