@@ -64,12 +64,14 @@ def playbook_env(scratch):
     return env
 
 
-def run_playbook(playbook, inventory, scratch, extra_vars=(), args=(), timeout=600):
+def run_playbook(playbook, inventory, scratch, extra_vars=(), args=(), timeout=600, env=None):
     """Run ``playbook`` (a path relative to the checkout) and return its exit code, output and recap."""
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, playbook), "-i", inventory]
     for extra in extra_vars:
         cmd += ["-e", extra]
     cmd += list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(scratch), capture_output=True, text=True, timeout=timeout, check=False)
+    run_env = playbook_env(scratch)
+    run_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     output = proc.stdout + proc.stderr
     return PlaybookRun(proc.returncode, output, recap.parse_recap(proc.stdout))

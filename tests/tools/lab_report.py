@@ -62,12 +62,16 @@ def exchange_hosts(inventory):
 def open_pool(name, hostvars):
     uri = hostvars.get("lab_exchange_uri") or "https://%s/PowerShell" % hostvars.get("ansible_host", name)
     parts = urlsplit(uri)
+    # Kerberos inventories may name the SPN's host and service (ansible-core's psrp plugin asks for WSMAN/).
+    spn = dict(negotiate_service=hostvars.get("ansible_psrp_negotiate_service", "WSMAN"))
+    if hostvars.get("ansible_psrp_negotiate_hostname_override"):
+        spn["negotiate_hostname_override"] = hostvars["ansible_psrp_negotiate_hostname_override"]
     wsman = WSMan(
         parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80), path=parts.path.lstrip("/") or "PowerShell",
         ssl=parts.scheme == "https", auth=hostvars.get("ansible_psrp_auth", "negotiate"),
         username=hostvars.get("lab_admin_user") or hostvars.get("ansible_user"),
         password=hostvars.get("lab_admin_password") or hostvars.get("ansible_password"),
-        cert_validation=hostvars.get("ansible_psrp_cert_validation") != "ignore",
+        cert_validation=hostvars.get("ansible_psrp_cert_validation") != "ignore", **spn
     )
     return RunspacePool(wsman, configuration_name="Microsoft.Exchange")
 

@@ -240,6 +240,19 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [err.__class__.__name__])[0]
 
 
+# RFC 4120 7.5.9 error codes an acceptor returns, with MIT's texts.
+_KRB_AP_ERRORS = {
+    31: "Decrypt integrity check failed",
+    32: "Ticket expired",
+    33: "Ticket not yet valid",
+    34: "Request is a replay",
+    37: "Clock skew too great",
+    41: "Message stream modified",
+    44: "Specified version of key is not available (the keytab is stale)",
+    45: "Service key not available",
+}
+
+
 def _acceptor_failure(context: t.Any, err: BaseException) -> str:
     """The reason an acceptor could not complete a Kerberos handshake, for the lab's log.
 
@@ -264,7 +277,7 @@ def _acceptor_failure(context: t.Any, err: BaseException) -> str:
             code = getattr(msg, "error_code", None)
             if code is not None:
                 name = getattr(code, "name", str(code))
-                text = getattr(msg, "e_text", None)
+                text = getattr(msg, "e_text", None) or _KRB_AP_ERRORS.get(int(code))
                 return f"{name} ({int(code)})" + (f": {text}" if text else "")
         except Exception:  # pylint: disable=broad-exception-caught  # any undecodable token: say what we know
             pass

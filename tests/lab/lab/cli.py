@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -65,6 +66,12 @@ def _print_endpoints(info: dict[str, t.Any]) -> None:
     print(f"  inventory  {info['inventory']}")
     if info.get("ca_file"):
         print(f"  CA         {info['ca_file']} (the https listeners' certificate authority)")
+    krb = info.get("kerberos")
+    if krb:
+        print(f"  Kerberos   realm {krb['realm']}, KDC {krb['kdc']} (MIT krb5kdc, the lab's child), keytab {krb['keytab']}")
+        print("  A Kerberos client needs this environment (eval \"$(python -m lab env --dir DIR)\" sets it):")
+        for key, value in sorted(krb["client_env"].items()):
+            print(f"    export {key}={value}")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -85,6 +92,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         cmd.append("--free-ports")
     if args.keep_state:
         cmd.append("--keep-state")
+    if args.kerberos:
+        cmd.append("--kerberos")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
     with open(os.path.join(directory, "lab.log"), "ab") as logf:
@@ -154,11 +163,25 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    info = _running(os.path.abspath(args.dir))
+    if not info:
+        print("The lab is not running.", file=sys.stderr)
+        return 1
+    krb = info.get("kerberos")
+    if not krb:
+        print("The lab runs without Kerberos (start it with `python -m lab up --kerberos`).", file=sys.stderr)
+        return 1
+    for key, value in sorted(krb["client_env"].items()):
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .control import RunningLab  # pylint: disable=import-outside-toplevel  # keep `down`/`status` light
 
     running = RunningLab(args.dir, args.topology, free_ports=args.free_ports, keep_state=args.keep_state,
-                         control_port=args.control_port).start()
+                         control_port=args.control_port, kerberos=args.kerberos).start()
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: t.Any) -> None:
@@ -182,14 +205,18 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--free-ports", action="store_true", help="use free ports instead of 80/443/5985/5986")
         p.add_argument("--keep-state", action="store_true", help="reuse DIR/state.json from an earlier run")
         p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the lab to answer")
+        p.add_argument("--kerberos", action="store_true",
+                       help="also run a real MIT KDC for the topology's realm (krb5kdc, the lab's child); the inventory "
+                            "then uses Kerberos")
         if name == "serve":
             p.add_argument("--control-port", type=int, default=0)
-    for name, text in (("down", "stop the lab"), ("status", "say what runs"), ("reset", "return the running lab to its topology")):
+    for name, text in (("down", "stop the lab"), ("status", "say what runs"), ("reset", "return the running lab to its topology"),
+                       ("env", "print the Kerberos client environment of a running Kerberos lab as export lines")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--dir", required=True)
         p.add_argument("--timeout", type=float, default=15.0)
     args = parser.parse_args(argv)
     handler: t.Callable[[argparse.Namespace], int] = {
-        "up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset, "serve": cmd_serve,
+        "up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset, "serve": cmd_serve, "env": cmd_env,
     }[args.command]
     return handler(args)

@@ -149,15 +149,22 @@ def _admin(topology: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def inventory(topology: dict[str, t.Any], endpoints: dict[str, dict[str, t.Any]], control_uri: str,
-              ca_file: str | None) -> dict[str, t.Any]:
+              ca_file: str | None, kerberos: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """The Ansible inventory for a running lab: groups ``exchange`` and ``xphone``.
 
     Hosts connect over http + NTLM with message encryption (the clients' default), so no certificate
     validation is weakened; ``lab_ca_file`` names the CA for those who want https.
+
+    With a Kerberos realm (``kerberos``: ``Realm.describe()``) they connect with Kerberos as a real inventory
+    does: the user as ``Administrator@ALLEO.INTERN`` and each host by its FQDN (resolved by nss_wrapper from the
+    realm's hosts file, see ``python -m lab env``), or by address with ``ansible_psrp_negotiate_hostname_override``
+    where nss_wrapper is not installed.
     """
     domain = topology.get("domain") or {}
     admin = _admin(topology)
     user = f"{admin['name']}@{domain.get('fqdn')}" if domain.get("fqdn") else admin["name"]
+    if kerberos:
+        user = f"{admin['name']}@{kerberos['realm']}"
     groups: dict[str, dict[str, t.Any]] = {"exchange": {"hosts": {}}, "xphone": {"hosts": {}}}
     for host in topology.get("hosts") or []:
         ep = endpoints.get(host["name"])
@@ -179,8 +186,18 @@ def inventory(topology: dict[str, t.Any], endpoints: dict[str, dict[str, t.Any]]
         }
         if ca_file:
             hostvars["lab_ca_file"] = ca_file
+        exchange_uri = ep.get("exchange_http_uri")
+        if kerberos:
+            fqdn = f"{host['name'].lower()}.{domain.get('fqdn')}"
+            hostvars["ansible_psrp_auth"] = "kerberos"
+            if kerberos.get("nss_wrapper"):
+                hostvars["ansible_host"] = fqdn
+                hostvars["lab_wsman_uri"] = hostvars["lab_wsman_uri"].replace(ep["address"], fqdn)
+                exchange_uri = exchange_uri and exchange_uri.replace(ep["address"], fqdn)
+            else:
+                hostvars["ansible_psrp_negotiate_hostname_override"] = fqdn
         if host.get("role") == "exchange":
-            hostvars["lab_exchange_uri"] = ep["exchange_http_uri"]
+            hostvars["lab_exchange_uri"] = exchange_uri
             groups["exchange"]["hosts"][host["name"].lower()] = hostvars
         else:
             groups["xphone"]["hosts"][host["name"].lower()] = hostvars
@@ -241,7 +258,8 @@ class RunningLab:
 
     def write_files(self) -> None:
         inv = inventory(self.lab.topology, self.server.endpoints(), self.control_uri,
-                        self.server.tls.ca_file if self.server.tls else None)
+                        self.server.tls.ca_file if self.server.tls else None,
+                        self.server.realm.describe() if self.server.realm is not None else None)
         fd = os.open(self.inventory_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("# Written by `python -m lab up`: the running lab's hosts. It holds the lab's passwords.\n")

@@ -3,9 +3,10 @@
 ``Realm(directory, topology).start()`` writes every file into ``directory`` and changes nothing global:
 
 - ``krb5.conf``      the clients' and the acceptor's profile (``KRB5_CONFIG``): the realm, its KDC, no DNS;
-- ``kdc-krb5.conf``  the KDC's own profile: the same realm with a wider clock tolerance (2 h), so that a client
-                     whose clock is 1 h off gets its tickets and is refused by the *server* (a 401), as a
-                     Windows server with a wrong clock does; beyond 2 h the KDC refuses ("Clock skew too great");
+- ``kdc-clock``      the KDC's clock offset when libfaketime is installed (``set_kdc_clock("+1h")``): a client and
+                     a KDC that agree on a time 1 h ahead of the lab's server show what a server with a wrong
+                     clock does (it refuses the ticket: a 401); a client alone ahead of the KDC is refused by the
+                     KDC ("Clock skew too great");
 - ``kdc.conf``       ``KRB5_KDC_PROFILE`` for krb5kdc, kdb5_util and kadmin.local (database, stash, ports);
 - ``lab.keytab``     the acceptor's keys (``KRB5_KTNAME``): ``host/``, ``HTTP/`` and ``WSMAN/`` of every host,
                      by its FQDN and its short name;
@@ -42,7 +43,6 @@ NSS_WRAPPER_CANDIDATES = ("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/l
                           "/usr/lib64/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so")
 FAKETIME_CANDIDATES = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
                        "/usr/lib64/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1")
-KDC_CLOCKSKEW = 7200
 # Only one realm per process: the acceptor reads KRB5_CONFIG and KRB5_KTNAME from the process environment.
 _ACTIVE: list["Realm"] = []
 _ACTIVE_LOCK = threading.Lock()
@@ -111,7 +111,7 @@ class Realm:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.krb5_conf = os.path.join(self.dir, "krb5.conf")
-        self.kdc_krb5_conf = os.path.join(self.dir, "kdc-krb5.conf")
+        self.kdc_clock = os.path.join(self.dir, "kdc-clock")
         self.kdc_conf = os.path.join(self.dir, "kdc.conf")
         self.keytab = os.path.join(self.dir, "lab.keytab")
         self.ccache = os.path.join(self.dir, "ccache")
@@ -122,8 +122,7 @@ class Realm:
         self._saved_env: dict[str, str | None] = {}
 
     # -- files ------------------------------------------------------------------------------------------
-    def _profile(self, clockskew: int | None) -> str:
-        skew = f"    clockskew = {clockskew}\n" if clockskew else ""
+    def _profile(self) -> str:
         return (
             "[libdefaults]\n"
             f"    default_realm = {self.name}\n"
@@ -133,7 +132,6 @@ class Realm:
             "    rdns = false\n"
             "    udp_preference_limit = 1\n"
             "    forwardable = true\n"
-            f"{skew}"
             "[realms]\n"
             f"    {self.name} = {{\n"
             f"        kdc = 127.0.0.1:{self.port}\n"
@@ -153,8 +151,8 @@ class Realm:
         if os.path.isdir(self.dir):
             shutil.rmtree(self.dir)
         os.makedirs(self.dir, mode=0o700)
-        self._write(self.krb5_conf, self._profile(None))
-        self._write(self.kdc_krb5_conf, self._profile(KDC_CLOCKSKEW))
+        self._write(self.krb5_conf, self._profile())
+        self._write(self.kdc_clock, "+0\n")
         self._write(self.kdc_conf, (
             "[kdcdefaults]\n"
             f"    kdc_listen = 127.0.0.1:{self.port}\n"
@@ -186,8 +184,23 @@ class Realm:
     # -- environment --------------------------------------------------------------------------------------
     def kdc_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "LD_PRELOAD", "FAKETIME"))}
-        env.update(KRB5_CONFIG=self.kdc_krb5_conf, KRB5_KDC_PROFILE=self.kdc_conf)
+        env.update(KRB5_CONFIG=self.krb5_conf, KRB5_KDC_PROFILE=self.kdc_conf)
         return env
+
+    def _kdc_process_env(self) -> dict[str, str]:
+        env = self.kdc_env()
+        fake = faketime()
+        if fake:
+            # The KDC's clock follows the kdc-clock file (read at every call), so a test can move it.
+            env.update(LD_PRELOAD=fake, FAKETIME_TIMESTAMP_FILE=self.kdc_clock, FAKETIME_NO_CACHE="1",
+                       FAKETIME_DONT_FAKE_MONOTONIC="1")
+        return env
+
+    def set_kdc_clock(self, offset: str = "+0") -> None:
+        """Move the KDC's clock (libfaketime's offset syntax: ``+1h``, ``-10m``; ``+0`` is the real time)."""
+        if not faketime():
+            raise RuntimeError("moving the KDC's clock needs libfaketime (Debian faketime)")
+        self._write(self.kdc_clock, offset + "\n")
 
     def client_env(self, ccache: str | None = None, by_name: bool = True) -> dict[str, str]:
         """What a client process needs: the profile, a credential cache and (by name) nss_wrapper's hosts file."""
@@ -230,7 +243,7 @@ class Realm:
             self.kadmin(script)
             self.sync(accounts)
             self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-                [tool("krb5kdc"), "-n", "-r", self.name], env=self.kdc_env(), stdin=subprocess.DEVNULL,
+                [tool("krb5kdc"), "-n", "-r", self.name], env=self._kdc_process_env(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=open(self.log_file + ".stderr", "ab"),  # pylint: disable=consider-using-with
                 close_fds=True)
             self._wait_listening()
@@ -344,6 +357,16 @@ class Realm:
                 if line.startswith("Failed password attempts:"):
                     total += int(line.split(":", 1)[1].strip())
         return total
+
+    def requests(self, outcome: str, client: str) -> int:
+        """How many requests for ``client`` (``name@REALM``) the KDC logged with ``outcome`` (``PREAUTH_FAILED``,
+        ``ISSUE``, ``CLIENT_REVOKED``...): unlike the failure counter, which counts failures within one second
+        once, every request counts."""
+        try:
+            with open(self.log_file, encoding="utf-8", errors="replace") as f:
+                return sum(1 for line in f if f": {outcome}: {client} for " in line)
+        except OSError:
+            return 0
 
     def unlock_all(self) -> None:
         """Clear every failure counter and lockout (the lab's reset)."""
