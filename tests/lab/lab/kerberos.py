@@ -29,6 +29,7 @@ import ctypes.util
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -85,6 +86,15 @@ def unavailable_reason() -> str | None:
         return ("the Kerberos extras of pyspnego (gssapi, krb5) are not installed (%s): they compile against "
                 "libkrb5-dev; `make venv` installs them where that package is present" % err)
     return None
+
+
+def _die_with_parent() -> None:
+    """In the KDC's process before exec: end it when the lab's process ends, even by SIGKILL (Linux only)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_port() -> int:
@@ -245,7 +255,7 @@ class Realm:
             self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
                 [tool("krb5kdc"), "-n", "-r", self.name], env=self._kdc_process_env(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=open(self.log_file + ".stderr", "ab"),  # pylint: disable=consider-using-with
-                close_fds=True)
+                close_fds=True, preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
             self._wait_listening()
             self._set_env()
         except BaseException:
@@ -392,6 +402,7 @@ class Realm:
             raise KadminError(f"kinit {principal} failed: {(proc.stdout + proc.stderr).replace(password, '********').strip()}")
 
     def describe(self) -> dict[str, t.Any]:
-        return {"realm": self.name, "kdc": f"127.0.0.1:{self.port}", "krb5_config": self.krb5_conf,
+        return {"realm": self.name, "kdc": f"127.0.0.1:{self.port}", "kdc_pid": self.proc.pid if self.proc else None,
+                "krb5_config": self.krb5_conf,
                 "keytab": self.keytab, "ccache": self.ccache, "hosts_file": self.hosts_file,
                 "client_env": self.client_env(), "nss_wrapper": bool(nss_wrapper())}

@@ -98,6 +98,7 @@ class LabHandle:
         """Run one Exchange cmdlet in the lab as its administrator; the output objects, or AssertionError on any error."""
         session = SessionInfo(host=host, endpoint="exchange", user=f"{self.domain_netbios}\\{self.admin_name}")
         result = self.lab.run_pipeline(session, [CommandCall(cmdlet, list(params.items()))])
+        self.server.accounts.refresh()      # as after a request over the wire: new accounts get their principal
         if result.errors or result.terminating_error is not None:
             raise AssertionError((cmdlet, result.errors, result.terminating_error))
         return result.output

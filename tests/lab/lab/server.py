@@ -642,7 +642,11 @@ class LabServer:
                     err.code = fault.code or err.code
                     raise err
             self.faults.request_delay()
-            return Outcome(200, self._dispatch(lst, endpoint, principal, client_ip, req), req.action, entry)
+            body = self._dispatch(lst, endpoint, principal, client_ip, req)
+            if self.realm is not None:
+                # An account that a cmdlet created or re-passworded gets its principal before the client's next logon.
+                self.accounts.refresh()
+            return Outcome(200, body, req.action, entry)
         except wsman.WSManFault as fault:
             fault.machine = lst.host
             if entry is None:
