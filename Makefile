@@ -58,8 +58,10 @@ collection: venv
 	@mkdir -p $(dir $(COLL_LINK)) $(OUT)/tmp/local $(OUT)/tmp/remote
 	@ln -sfn $(CURDIR) $(COLL_LINK)
 
+# LAB_ARGS=--kerberos also runs a real MIT KDC for the lab's realm (see tests/lab/README.md).
+LAB_ARGS ?=
 lab-up: collection
-	$(BIN)/python -m lab up --dir $(LAB_DIR)
+	$(BIN)/python -m lab up --dir $(LAB_DIR) $(LAB_ARGS)
 
 lab-down: venv
 	$(BIN)/python -m lab down --dir $(LAB_DIR)
@@ -71,9 +73,11 @@ lab-reset: venv
 	$(BIN)/python -m lab reset --dir $(LAB_DIR)
 
 # Lab up, site.yml in check mode, applied, applied again (fails if anything changes), state read back,
-# lab down (also when a step fails). Other variables: make demo DEMO_VARS=path/to/vars.yml
+# lab down (also when a step fails). Other variables: make demo DEMO_VARS=path/to/vars.yml;
+# make demo KERBEROS=1 runs it all over Kerberos against the lab's own MIT KDC.
+KERBEROS ?= 0
 demo: collection
-	BIN=$(BIN) LAB_DIR=$(LAB_DIR) bash tests/tools/demo.sh
+	BIN=$(BIN) LAB_DIR=$(LAB_DIR) KERBEROS=$(KERBEROS) bash tests/tools/demo.sh
 
 # Extra pytest options, e.g. make test PYTEST_ARGS="-n 2" (pytest-xdist) or PYTEST_ARGS="-x -k site".
 PYTEST_ARGS ?=

@@ -39,17 +39,25 @@ options:
     choices: [http, https]
   username:
     description:
-      - Account that runs the Exchange cmdlets, as V(user@ALLEO.INTERN) (Kerberos) or V(ALLEO\\user).
+      - Account that runs the Exchange cmdlets. For Kerberos as V(user@ALLEO.INTERN), the realm in upper case;
+        V(ALLEO\\user) works with V(ntlm) only and is refused with O(auth=kerberos).
       - Defaults to E(XPHONE_EXCHANGE_USERNAME), then the host's C(ansible_user).
+      - With O(auth=kerberos) or V(negotiate), leave it unset to log on with the controller's Kerberos ticket cache
+        (C(kinit) as the user that runs C(ansible-playbook); E(KRB5CCNAME) names the cache).
     type: str
   password:
     description:
       - Password of O(username). Never logged, and removed from every error message.
       - Defaults to E(XPHONE_EXCHANGE_PASSWORD), then the host's C(ansible_password).
+      - With O(auth=kerberos) or V(negotiate) and a user principal name, it may be left unset when the ticket cache
+        holds a ticket for that user.
     type: str
   auth:
     description:
       - Authentication protocol. Exchange on-premises supports V(kerberos) (and V(negotiate), which picks it).
+      - V(negotiate) falls back to NTLM without a word where Kerberos is not possible (an IP address, a missing SPN);
+        the module then warns when the settings ask for Kerberos (a hostname override, a service, a ticket-cache
+        logon, or a user as V(user@REALM)). V(kerberos) makes the same situation an error.
       - Defaults to E(XPHONE_EXCHANGE_AUTH), the host's psrp C(auth) or winrm C(transport), else V(negotiate).
     type: str
     choices: [negotiate, kerberos, ntlm, basic, credssp, certificate]
@@ -73,11 +81,17 @@ options:
     type: path
   negotiate_service:
     description:
-      - Service part of the Kerberos SPN. pypsrp uses V(WSMAN); set V(HTTP) when the server only has C(HTTP/<server>) SPNs.
+      - Service part of the Kerberos SPN (C(<service>/<server>)).
+      - Defaults to the host's C(ansible_psrp_negotiate_service) (whose own default is V(WSMAN), so a psrp host
+        asks for C(WSMAN/<server>)) or C(ansible_winrm_service); without either, pypsrp asks for C(host/<server>).
+      - A Windows computer account has C(HOST/) (which also covers C(HTTP/)) and C(WSMAN/) SPNs by default.
     type: str
   negotiate_hostname_override:
     description:
       - Host name used to build the Kerberos SPN instead of O(connection_server).
+      - Required for Kerberos when O(connection_server) is an IP address (an address has no SPN); the module refuses
+        that combination before connecting. Defaults to the host's C(ansible_psrp_negotiate_hostname_override) or
+        C(ansible_winrm_kerberos_hostname_override).
     type: str
   connect_timeout:
     description:

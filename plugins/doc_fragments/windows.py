@@ -48,8 +48,11 @@ options:
     choices: [psrp, winrm]
   username:
     description:
-      - Account that runs the cmdlets on the host, as V(user@ALLEO.INTERN) (Kerberos) or V(ALLEO\\user).
+      - Account that runs the cmdlets on the host. For Kerberos as V(user@ALLEO.INTERN), the realm in upper case;
+        V(ALLEO\\user) works with V(ntlm) only and is refused with O(auth=kerberos).
       - Defaults to E(XPHONE_WINDOWS_USERNAME), then the host's C(ansible_user).
+      - Over O(transport=psrp) with O(auth=kerberos) or V(negotiate), leave it unset to log on with the controller's
+        Kerberos ticket cache (C(kinit)).
     type: str
   password:
     description:
@@ -59,6 +62,8 @@ options:
   auth:
     description:
       - Authentication protocol. Over O(transport=winrm), V(negotiate) means V(ntlm) (pywinrm does not negotiate).
+      - Over O(transport=winrm), V(kerberos) needs the C(pykerberos) library and a ticket from C(kinit): pywinrm
+        takes no password for Kerberos.
       - Defaults to E(XPHONE_WINDOWS_AUTH), the host's psrp C(auth) or winrm C(transport), else V(negotiate).
     type: str
     choices: [negotiate, kerberos, ntlm, basic, credssp, certificate]
@@ -83,12 +88,17 @@ options:
     type: path
   negotiate_service:
     description:
-      - Service part of the Kerberos SPN (pypsrp uses V(WSMAN), pywinrm V(HTTP) by default).
-      - Defaults to the host's C(negotiate_service) (psrp) or C(ansible_winrm_service) (winrm).
+      - Service part of the Kerberos SPN (C(<service>/<host>)).
+      - Defaults to the host's C(ansible_psrp_negotiate_service) (whose own default is V(WSMAN)) or
+        C(ansible_winrm_service); without either, pypsrp (O(transport=psrp)) asks for C(host/<host>) and pywinrm
+        (O(transport=winrm)) for C(HTTP/<host>).
     type: str
   negotiate_hostname_override:
     description:
       - Host name used to build the Kerberos SPN instead of O(connection_server).
+      - Required for Kerberos when O(connection_server) is an IP address; the module refuses that combination before
+        connecting. Defaults to the host's C(ansible_psrp_negotiate_hostname_override) or
+        C(ansible_winrm_kerberos_hostname_override).
     type: str
   connect_timeout:
     description:
