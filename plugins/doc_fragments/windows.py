@@ -62,8 +62,8 @@ options:
   auth:
     description:
       - Authentication protocol. Over O(transport=winrm), V(negotiate) means V(ntlm) (pywinrm does not negotiate).
-      - Over O(transport=winrm), V(kerberos) needs the C(pykerberos) library and a ticket from C(kinit): pywinrm
-        takes no password for Kerberos.
+      - Over O(transport=winrm), V(kerberos) needs the C(pykerberos) library and a ticket from C(kinit), because
+        pywinrm takes no password for Kerberos.
       - Defaults to E(XPHONE_WINDOWS_AUTH), the host's psrp C(auth) or winrm C(transport), else V(negotiate).
     type: str
     choices: [negotiate, kerberos, ntlm, basic, credssp, certificate]

@@ -146,15 +146,15 @@ def classify(text, settings, negotiated=None):
         spn = match.group(1)
         host = spn.split("/", 1)[-1].split("@", 1)[0]
         if _is_ip(host):
+            where = _where(settings, "ansible_psrp_negotiate_hostname_override", "ansible_winrm_kerberos_hostname_override",
+                           "negotiate_hostname_override")
             hint = ("the server was addressed by its IP address, and an IP address has no SPN: set %s to the server's "
-                    "FQDN, or connect by name" % _where(settings, "ansible_psrp_negotiate_hostname_override",
-                                                       "ansible_winrm_kerberos_hostname_override",
-                                                       "negotiate_hostname_override"))
+                    "FQDN, or connect by name" % where)
         else:
+            where = _where(settings, "ansible_psrp_negotiate_service", "ansible_winrm_service", "negotiate_service")
             hint = ("register it on the server's computer account (setspn -S %s <computer>), or ask for a service "
                     "class it has: %s is %s here; WSMAN, HTTP and host are the usual ones"
-                    % (spn.split("@", 1)[0], _where(settings, "ansible_psrp_negotiate_service", "ansible_winrm_service",
-                                                   "negotiate_service"), service_of(settings)))
+                    % (spn.split("@", 1)[0], where, service_of(settings)))
         return ConfigurationError("The KDC has no service principal %s for %s: %s. KDC said: %s" % (spn, url, hint, text))
     match = _NOT_IN_CACHE.search(text)
     if match:

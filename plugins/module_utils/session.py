@@ -279,7 +279,8 @@ class Session(object):
         self._pool_commands = 0
         self.stats["opened"] += 1
         negotiated = getattr(self.transport, "negotiated", None)
-        warning = kerberos.fallback_warning(self.settings, negotiated(pool)) if negotiated else None
+        protocol = negotiated(pool) if callable(negotiated) else None
+        warning = kerberos.fallback_warning(self.settings, protocol)
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
         self._opened()

@@ -45,7 +45,7 @@ def main() -> int:
     out["warnings"] = list(warnings)
     session = (WindowsSession if windows else Session)(settings)
     try:
-        for _ in range(int(request.get("times") or 1)):
+        for _attempt in range(int(request.get("times") or 1)):
             try:
                 output = session.invoke(request.get("cmdlet") or ("Get-Service" if windows else "Get-OrganizationConfig"),
                                         request.get("parameters") or [])

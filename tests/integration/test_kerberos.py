@@ -72,9 +72,9 @@ def client_env(handle, ccache=None, by_name=False, clock=None):
 def probe(handle, params=None, *, ccache=None, by_name=False, clock=None, times=1, https=False, host="EX01",
           kind="exchange"):
     ep = handle.host(host)
+    port_name = ("https" if https else "http") if kind == "exchange" else ("wsman_https" if https else "wsman_http")
     base = dict(connection_server=ep.address, protocol="https" if https else "http", auth="kerberos",
-                connection_port=ep.ports[("https" if https else "http") if kind == "exchange" else
-                                          ("wsman_https" if https else "wsman_http")],
+                connection_port=ep.ports[port_name],
                 negotiate_hostname_override="%s.alleo.intern" % host.lower(), username=ADMIN, password=ADMIN_PASSWORD)
     if https:
         base["ca_cert"] = handle.ca_file
@@ -316,7 +316,7 @@ def test_account_revoked_at_the_kdc(lab):
 def test_lockout_after_the_threshold_reads_revoked_even_with_the_right_password(lab):
     threshold = realm(lab).lockout_threshold
     assert threshold == 5
-    for _ in range(threshold):
+    for _attempt in range(threshold):
         # MIT restarts the count for failures in the second of an administrator's unlock (the lab's reset).
         time.sleep(1.05)
         res = only(probe(lab, {"username": "helpdesk@ALLEO.INTERN", "password": "not-it"}))
