@@ -87,7 +87,7 @@ define pytest_dir
 	@if [ -z "$$(find $(1) -name 'test_*.py' -print -quit 2>/dev/null)" ]; then \
 		echo "$(1): no test files yet"; \
 	else \
-		mkdir -p $(TOOL_HOME); rc=0; $(TOOL_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(1) || rc=$$?; \
+		mkdir -p $(TOOL_HOME); rc=0; $(TOOL_ENV) $(BIN)/python -m pytest -q -rs -p no:cacheprovider $(PYTEST_ARGS) $(1) || rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "$(1) has test files but pytest collected no test" >&2; fi; \
 		exit $$rc; \
 	fi

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.xphone.connect.plugins.module_utils.connection import is_ip_address, upn_realm
 from ansible_collections.xphone.connect.plugins.module_utils.errors import AuthenticationFailed, ConfigurationError
 
 # The SPN service class each client library asks for when none is given: pypsrp's WSMan (the collection's
@@ -65,14 +66,8 @@ def kerberos_intended(settings):
         return False
     if settings.negotiate_hostname_override or settings.negotiate_service or not settings.password:
         return True
-    realm = _realm(settings.username)
+    realm = upn_realm(settings.username)
     return bool(realm) and realm == realm.upper() and any(c.isalpha() for c in realm)
-
-
-def _realm(username):
-    if not username or "@" not in username or "\\" in username:
-        return None
-    return username.rsplit("@", 1)[1]
 
 
 def fallback_warning(settings, negotiated):
@@ -80,24 +75,13 @@ def fallback_warning(settings, negotiated):
     if settings.auth != "negotiate" or str(negotiated or "").lower() != "ntlm" or not kerberos_intended(settings):
         return None
     why = ("the server was addressed by its IP address (%s), which has no SPN" % settings.server
-           if _is_ip(settings.negotiate_hostname_override or settings.server)
+           if is_ip_address(settings.negotiate_hostname_override or settings.server)
            else "the KDC could not give a ticket for %s" % spn_of(settings))
     return ("auth negotiate fell back to NTLM for %s although the settings ask for Kerberos: %s. NTLM works until the "
             "domain disables it. Set %s to the server's FQDN, fix the SPN, or set auth to kerberos to make this an "
             "error." % (settings.url, why, _where(settings, "ansible_psrp_negotiate_hostname_override",
                                                   "ansible_winrm_kerberos_hostname_override",
                                                   "negotiate_hostname_override")))
-
-
-def _is_ip(value):
-    # Imported here so that this module stays light for the action plugins.
-    import ipaddress  # pylint: disable=import-outside-toplevel
-
-    try:
-        ipaddress.ip_address(str(value).strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def classify(text, settings, negotiated=None):
@@ -145,7 +129,7 @@ def classify(text, settings, negotiated=None):
     if match:
         spn = match.group(1)
         host = spn.split("/", 1)[-1].split("@", 1)[0]
-        if _is_ip(host):
+        if is_ip_address(host):
             where = _where(settings, "ansible_psrp_negotiate_hostname_override", "ansible_winrm_kerberos_hostname_override",
                            "negotiate_hostname_override")
             hint = ("the server was addressed by its IP address, and an IP address has no SPN: set %s to the server's "

@@ -38,9 +38,10 @@ def control(uri: str, path: str, method: str = "GET", body: t.Any = None) -> t.A
         return json.loads(resp.read())
 
 
-def start(directory: str) -> tuple[subprocess.Popen, dict[str, t.Any]]:
+def start(directory: str, kerberos: bool = False) -> tuple[subprocess.Popen, dict[str, t.Any]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.Popen([sys.executable, "-m", "lab", "serve", "--dir", directory, "--free-ports"],  # pylint: disable=consider-using-with
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "serve", "--dir", directory, "--free-ports"]  # pylint: disable=consider-using-with
+                            + (["--kerberos"] if kerberos else []),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line:
@@ -57,8 +58,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50, help="iterations per scenario")
     args = parser.parse_args()
+    sys.path.insert(0, HERE)
+    from lab.kerberos import unavailable_reason  # pylint: disable=import-outside-toplevel
+
+    reason = unavailable_reason()
+    if reason:
+        print(f"(no Kerberos scenarios: {reason})")
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as directory:
-        proc, info = start(directory)
+        proc, info = start(directory, kerberos=reason is None)
         try:
             return _run(info, args.n)
         finally:
@@ -76,6 +83,10 @@ def _run(info: dict[str, t.Any], n: int) -> int:
             raise SystemExit("bench.py expects the default topology's Administrator password")
 
     def wsman(auth: str, https: bool) -> WSMan:
+        if auth == "kerberos":
+            return WSMan(address, port=ex["ports"]["https" if https else "http"], path="PowerShell", ssl=https,
+                         auth=auth, username="Administrator@ALLEO.INTERN", password=password,
+                         negotiate_hostname_override="ex01.alleo.intern", cert_validation=info["ca_file"] if https else False)
         return WSMan(address, port=ex["ports"]["https" if https else "http"], path="PowerShell", ssl=https, auth=auth,
                      username=user, password=password, cert_validation=info["ca_file"] if https else False)
 
@@ -109,6 +120,11 @@ def _run(info: dict[str, t.Any], n: int) -> int:
         ("pypsrp invoke on open pool, NTLM/http+enc", invoke_on_open_pool),
         ("pywinrm run_cmd, NTLM/http+enc", run_cmd),
     ]
+    if info.get("kerberos"):
+        # The client side of the lab's realm (its krb5.conf and ticket cache) for this process.
+        os.environ.update({k: v for k, v in info["kerberos"]["client_env"].items() if k.startswith("KRB5")})
+        scenarios[3:3] = [("pypsrp open+invoke+close, Kerberos/http+enc", full_cycle("kerberos", False)),
+                          ("pypsrp open+invoke+close, Kerberos/https+CBT", full_cycle("kerberos", True))]
     print(f"{'scenario':48} {'POSTs/op':>8} {'WSMan/op':>8} {'median ms':>10} {'p90 ms':>8} {'server ms/req med/p90':>22}")
     for name, op in scenarios:
         if op is invoke_on_open_pool:
