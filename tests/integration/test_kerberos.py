@@ -121,6 +121,20 @@ def test_https_with_channel_binding(lab):
     assert result["negotiated"] == "kerberos"
 
 
+def test_https_channel_binding_is_checked(lab):
+    """The server compares the client's binding with its own certificate's: a relayed ticket (here: a server that
+    expects another certificate's binding) is refused."""
+    tls = lab.running.server.tls
+    real = tls.channel_binding
+    tls.channel_binding = b"tls-server-end-point:" + bytes(32)
+    try:
+        res = only(probe(lab, https=True))
+    finally:
+        tls.channel_binding = real
+    assert res["type"] == "AuthenticationFailed", res
+    assert only(probe(lab, https=True))["ok"]
+
+
 def test_https_refuses_a_certificate_it_cannot_check(lab):
     result = probe(lab, {"ca_cert": None}, https=True)
     assert not only(result)["ok"] and only(result)["type"] == "Unreachable", result
