@@ -139,6 +139,13 @@ def _validate(params):
             "receive" if kind == "send" else "send", kind))
     if kind == "receive":
         c.validate_name("server", params["server"], max_length=255)
+    smart_hosts = params.get("smart_hosts")
+    if isinstance(smart_hosts, dict):
+        smart_hosts = smart_hosts.get("set") or smart_hosts.get("add")
+    if kind == "send" and params.get("dns_routing_enabled") is True and smart_hosts:
+        # Exchange: "You must not set the DNSRoutingEnabled parameter to $true if smart hosts are used."
+        raise InvalidInput("dns_routing_enabled", "true routes mail by DNS, so smart_hosts must be empty or omitted "
+                                                  "(Exchange refuses smart hosts on a DNS-routed connector)")
     if not params.get("allow_external_authoritative"):
         for option in ("smart_host_auth_mechanism", "auth_mechanism"):
             value = params.get(option)
@@ -246,8 +253,16 @@ def _is_mailbox_server(server):
 
 
 def _prepare_send(step):
-    """Source servers as Exchange names them; a new connector is sourced on every Mailbox server by default."""
+    """Source servers as Exchange names them; a new connector is sourced on every Mailbox server by default.
+
+    Smart hosts given for a connector that routes by DNS mean routing through them, as on creation: Set-SendConnector
+    refuses ``-SmartHosts`` alone there ("You must not set the DNSRoutingEnabled parameter to $true if smart hosts are
+    used"), because DNSRoutingEnabled keeps its current value unless it is given too.
+    """
     params = step.params
+    if (not step.creating and not step.absent and params.get("smart_hosts") and params.get("dns_routing_enabled") is None
+            and step.current.get("DNSRoutingEnabled") is True):
+        params["dns_routing_enabled"] = False
     wanted = params.get("source_transport_servers")
     if wanted is None and not step.creating:
         return

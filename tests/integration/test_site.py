@@ -63,7 +63,7 @@ def assert_configured(handle):
     for service, port in (("fax", 2533), ("sms", 2544)):
         conn = send["xphone %s" % service]
         assert [s.lower() for s in text(conn["AddressSpaces"])] == ["smtp:%s.alleo.intern;1" % service]
-        assert text(conn["SmartHosts"]) == ["127.0.0.21"]
+        assert text(conn["SmartHosts"]) == ["[127.0.0.21]"]      # an IP smart host as Exchange shows it
         assert int(conn["Port"]) == port
         assert text(conn["SmartHostAuthMechanism"]) == "None"
         assert conn["DNSRoutingEnabled"] is False

@@ -456,7 +456,8 @@ class Converter:
                                  normalize=format_address_space)
         if typ == "SmartHost":
             return self._checked(value, lambda v: _is_fqdn(v.strip("[]")) or _is_ip(v.strip("[]")),
-                                 "Microsoft.Exchange.Data.SmartHost", "\"{0}\" isn't a valid smart host.")
+                                 "Microsoft.Exchange.Data.SmartHost", "\"{0}\" isn't a valid smart host.",
+                                 normalize=format_smart_host)
         if typ == "Guid":
             return self._checked(value, lambda v: re.fullmatch(r"\{?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?", v) is not None,
                                  "System.Guid", "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")
@@ -673,19 +674,29 @@ def format_binding(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def format_smart_host(text: str) -> str:
+    """A smart host as Exchange shows it: an IP address in brackets (``[10.0.0.7]``, RoutingHost's
+    IpAddressToString), a host name as typed."""
+    bare = text.strip()
+    inner = bare[1:-1] if bare.startswith("[") and bare.endswith("]") else bare
+    return f"[{inner}]" if _is_ip(inner) else bare
+
+
 def parse_address_space(text: str) -> tuple[str, str, int] | None:
-    """``fax.alleo.intern``, ``SMTP:fax.alleo.intern;1`` -> (type, domain, cost)."""
+    """``fax.alleo.intern``, ``SMTP:fax.alleo.intern;1`` -> (type, domain, cost).
+
+    The type keeps the case it was given; without one it is ``smtp`` in lower case (AddressSpace's default)."""
     match = re.fullmatch(r"(?:([A-Za-z0-9]+):)?([^;]+?)(?:;(\d+))?", text.strip())
     if not match:
         return None
-    kind, domain, cost = match.group(1) or "SMTP", match.group(2), int(match.group(3) or 1)
+    kind, domain, cost = match.group(1) or "smtp", match.group(2), int(match.group(3) or 1)
     if kind.upper() == "SMTP":
         bare = domain[2:] if domain.startswith("*.") else domain
         if domain != "*" and not _is_fqdn(bare):
             return None
     if not 1 <= cost <= 100:
         return None
-    return kind.upper() if kind.upper() == "SMTP" else kind, domain, cost
+    return kind, domain, cost
 
 
 def format_address_space(text: str) -> str:

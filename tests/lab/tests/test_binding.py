@@ -133,7 +133,8 @@ def test_exchange_network_types_are_validated(param: str, value: str) -> None:
 
 def test_address_spaces_normalised_and_fqdn_checked() -> None:
     bound = binding.bind("New-SendConnector", [("Name", "fax"), ("AddressSpaces", ["fax.alleo.intern", "SMTP:sms.alleo.intern;5"])])
-    assert bound.params["AddressSpaces"] == ["SMTP:fax.alleo.intern;1", "SMTP:sms.alleo.intern;5"]
+    # The type keeps the case it was given; without one it is lower-case smtp (AddressSpace, audit Q1).
+    assert bound.params["AddressSpaces"] == ["smtp:fax.alleo.intern;1", "SMTP:sms.alleo.intern;5"]
     _bind_error("New-SendConnector", [("Name", "fax"), ("AddressSpaces", "not a domain")])
     _bind_error("Get-RemoteDomain", [("DomainController", "dc 01")])
     assert binding.bind("Get-RemoteDomain", [("DomainController", "DC01.alleo.intern")]).params["DomainController"]

@@ -95,20 +95,48 @@ def test_send_connector_per_um_service(lab: Lab) -> None:
     assert not result.errors
     sc = run(lab, call("Get-SendConnector", "fax")).output[0]
     assert sc.type_names[0] == "Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig"
-    assert sc["AddressSpaces"] == ["SMTP:fax.alleo.intern;1"] and sc["SmartHosts"] == ["10.0.0.5"]
+    # Exchange's own forms (audit Q1): the type prefix as typed (lower-case smtp by default), an IP smart host in brackets.
+    assert sc["AddressSpaces"] == ["smtp:fax.alleo.intern;1"] and sc["SmartHosts"] == ["[10.0.0.5]"]
+    assert sc["SmartHostsString"] == "[10.0.0.5]"
     assert sc["Port"] == 2533 and sc["DNSRoutingEnabled"] is False and sc["SmartHostAuthMechanism"].value == "None"
     assert sc["SourceTransportServers"] == ["EX01", "EX02"] and sc["Enabled"] is True
     assert sc["MaxMessageSize"] == "25 MB (26,214,400 bytes)"
 
 
+SMART_HOST_NOT_SET = "You must specify a smart host if you are not using DNS to route mails."
+DNS_WITH_SMART_HOSTS = "You must not set the DNSRoutingEnabled parameter to $true if smart hosts are used."
+
+
 def test_send_connector_smart_host_rule(lab: Lab) -> None:
     refused = run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", DNSRoutingEnabled=False))
-    assert refused.errors and "SmartHosts" in refused.errors[0].message
+    assert [e.message for e in refused.errors] == [SMART_HOST_NOT_SET]
+    assert refused.errors[0].exception_type == "Microsoft.Exchange.Data.DataValidationException"
+    both = run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", SmartHosts="10.0.0.5",
+                         DNSRoutingEnabled=True))
+    assert [e.message for e in both.errors] == [DNS_WITH_SMART_HOSTS] and both.errors[0].category == "InvalidOperation"
     assert not run(lab, call("Get-SendConnector")).output
-    run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", SmartHosts="10.0.0.5"))
+    run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", SmartHosts="[10.0.0.5]"))
     cleared = run(lab, call("Set-SendConnector", "fax", SmartHosts=[]))
-    assert cleared.errors and run(lab, call("Get-SendConnector", "fax")).output[0]["SmartHosts"] == ["10.0.0.5"]
-    assert not run(lab, call("Set-SendConnector", "fax", SmartHosts=[], DNSRoutingEnabled=True)).errors
+    assert [e.message for e in cleared.errors] == [SMART_HOST_NOT_SET]
+    assert run(lab, call("Get-SendConnector", "fax")).output[0]["SmartHosts"] == ["[10.0.0.5]"]
+    # -DNSRoutingEnabled $true clears the smart hosts (ClearSmartHostsListIfNecessary).
+    assert not run(lab, call("Set-SendConnector", "fax", DNSRoutingEnabled=True)).errors
+    dns = run(lab, call("Get-SendConnector", "fax")).output[0]
+    assert dns["SmartHosts"] == [] and dns["DNSRoutingEnabled"] is True and dns["SmartHostsString"] == ""
+
+
+def test_smart_hosts_alone_on_a_dns_routed_connector_are_refused(lab: Lab) -> None:
+    """StampChangesOn: DNSRoutingEnabled keeps its value unless given (audit Q1, SetSendConnector.cs)."""
+    run(lab, call("New-SendConnector", Name="fax", AddressSpaces="fax.alleo.intern", DNSRoutingEnabled=True))
+    alone = run(lab, call("Set-SendConnector", "fax", SmartHosts="10.0.0.5"))
+    assert [e.message for e in alone.errors] == [DNS_WITH_SMART_HOSTS]
+    assert run(lab, call("Get-SendConnector", "fax")).output[0]["DNSRoutingEnabled"] is True
+    assert not run(lab, call("Set-SendConnector", "fax", SmartHosts="mail.alleo.intern", DNSRoutingEnabled=False)).errors
+    routed = run(lab, call("Get-SendConnector", "fax")).output[0]
+    assert routed["SmartHosts"] == ["mail.alleo.intern"] and routed["DNSRoutingEnabled"] is False
+    # On a smart-host connector, new smart hosts alone are fine.
+    assert not run(lab, call("Set-SendConnector", "fax", SmartHosts=["10.0.0.6", "[10.0.0.7]"])).errors
+    assert run(lab, call("Get-SendConnector", "fax")).output[0]["SmartHosts"] == ["[10.0.0.6]", "[10.0.0.7]"]
 
 
 def test_send_connector_no_op_duplicate_remove(lab: Lab) -> None:

@@ -17,8 +17,10 @@ ENUMS = {"SmartHostAuthMechanism": f"{SYSCONF}.SmtpSendConnectorConfig+AuthMecha
          "ProtocolLoggingLevel": "Microsoft.Exchange.Data.ProtocolLoggingLevel",
          "TlsAuthLevel": "Microsoft.Exchange.Data.TlsAuthLevel", "ErrorPolicies": f"{SYSCONF}.ErrorPolicies",
          "ConnectorType": f"{SYSCONF}.TenantConnectorType"}
-SMART_HOST_RULE = ("The value of the SmartHosts parameter can't be empty when the DNSRoutingEnabled parameter is "
-                   "set to $false. Specify at least one smart host, or set DNSRoutingEnabled to $true.")
+# DirectoryStrings.SmartHostNotSet (SmtpSendConnectorConfig.ValidateWrite) and
+# Strings.DNSRoutingEnabledMustNotBeSpecified (lab-fidelity-audit Q1).
+SMART_HOST_RULE = "You must specify a smart host if you are not using DNS to route mails."
+DNS_WITH_SMART_HOSTS = "You must not set the DNSRoutingEnabled parameter to $true if smart hosts are used."
 USAGE_SWITCHES = ("Custom", "Internet", "Internal", "Partner")
 SETTABLE_SKIP = ("Identity", "Name", "Usage", "Force") + USAGE_SWITCHES
 
@@ -35,13 +37,20 @@ def _dn(data: dict[str, t.Any], name: str) -> str:
 def _render(rec: dict[str, t.Any]):
     out = dict(rec)
     out["SmartHostsString"] = ",".join(rec.get("SmartHosts") or [])
+    # Not stored but computed: a connector without smart hosts routes by DNS (SmtpSendConnectorConfig getter).
+    out["DNSRoutingEnabled"] = not rec.get("SmartHosts")
     return common.render(out, TYPE_NAMES, ENUMS)
 
 
-def _check_smart_hosts(inv, rec: dict[str, t.Any]) -> bool:
-    if rec.get("DNSRoutingEnabled") is False and not rec.get("SmartHosts"):
+def _check_routing(inv, name: str, dns_routing: bool, smart_hosts: list[t.Any]) -> bool:
+    """Exchange's two rules between DNSRoutingEnabled and SmartHosts."""
+    if dns_routing and smart_hosts:
+        common.fail(inv, DNS_WITH_SMART_HOSTS, "System.InvalidOperationException", category="InvalidOperation",
+                    target=name)
+        return False
+    if not dns_routing and not smart_hosts:
         common.fail(inv, SMART_HOST_RULE, "Microsoft.Exchange.Data.DataValidationException",
-                    category="InvalidData", target=rec["Name"])
+                    category="InvalidData", target=name)
         return False
     return True
 
@@ -64,18 +73,19 @@ def new_send_connector(inv) -> None:
         rec.update(common.reference_defaults("New-SendConnector", skip=("Usage", "AuthenticationCredential")))
         usage = next((s for s in USAGE_SWITCHES if inv.params.get(s)), None) or common.stored(inv.params.get("Usage")) or "Custom"
         rec["Usage"] = usage
-        if inv.has("SmartHosts") and not inv.has("DNSRoutingEnabled"):
-            # Giving smart hosts means routing through them (the EAC's "Route mail through smart hosts").
-            rec["DNSRoutingEnabled"] = False
+        # Giving smart hosts on New means routing through them (the EAC's "Route mail through smart hosts").
+        dns_routing = bool(common.stored(inv.params["DNSRoutingEnabled"])) if inv.has("DNSRoutingEnabled") \
+            else not inv.params.get("SmartHosts")
         for key, value in inv.params.items():
-            if key not in SETTABLE_SKIP and key != "DomainController":
+            if key not in SETTABLE_SKIP and key not in ("DomainController", "DNSRoutingEnabled"):
                 rec[key] = common.stored(value)
+        rec.pop("DNSRoutingEnabled", None)
         rec["AuthenticationCredential"] = None if not inv.has("AuthenticationCredential") else "System.Management.Automation.PSCredential"
         if not rec.get("SourceTransportServers"):
             rec["SourceTransportServers"] = [common.local_server(inv)]
         rec["HomeMTA"] = "Microsoft MTA"
         rec["HomeMtaServerId"] = rec["SourceTransportServers"][0]
-        if not _check_smart_hosts(inv, rec):
+        if not _check_routing(inv, name, dns_routing, rec.get("SmartHosts") or []):
             return
         connectors(data)[name.lower()] = rec
     inv.write(_render(rec))
@@ -93,7 +103,20 @@ def set_send_connector(inv) -> None:
             return
         if "AuthenticationCredential" in inv.params:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
-        if not common.set_record(inv, rec, ("Identity", "Force"), lambda updated: _check_smart_hosts(inv, updated)):
+        # StampChangesOn: DNSRoutingEnabled is what the connector does now unless given; giving $true clears the smart
+        # hosts (ClearSmartHostsListIfNecessary). So -SmartHosts alone on a DNS-routed connector is refused.
+        dns_routing = bool(common.stored(inv.params["DNSRoutingEnabled"])) if inv.has("DNSRoutingEnabled") \
+            else not rec.get("SmartHosts")
+        if inv.has("SmartHosts"):
+            smart_hosts = common.stored(inv.params["SmartHosts"]) or []
+        else:
+            smart_hosts = [] if dns_routing else rec.get("SmartHosts") or []
+        if not _check_routing(inv, rec["Name"], dns_routing, smart_hosts):
+            return
+        if dns_routing and not inv.has("SmartHosts"):
+            inv.params["SmartHosts"] = []
+        inv.params.pop("DNSRoutingEnabled", None)
+        if not common.set_record(inv, rec, ("Identity", "Force")):
             return
         if new_name:
             common.rekey(connectors(data), rec, old_key, new_name, _dn(data, new_name))

@@ -246,6 +246,15 @@ class FakeExchange(object):
         self.send_connectors.append(obj)
 
     def do_set_sendconnector(self, ps, params):
+        # Exchange's rule (lab-fidelity-audit Q1): DNSRoutingEnabled keeps its value unless given, and smart hosts on a
+        # DNS-routed connector are refused.
+        conn = self._find(self.send_connectors, params.get("Identity"))
+        if conn is not None:
+            dns = params["DNSRoutingEnabled"] if "DNSRoutingEnabled" in params else conn.get("DNSRoutingEnabled", True)
+            if dns and params.get("SmartHosts"):
+                ps.streams.error.append(FakeError("You must not set the DNSRoutingEnabled parameter to $true if smart "
+                                                  "hosts are used.", "System.InvalidOperationException"))
+                return []
         self._set(ps, self.send_connectors, params)
 
     def do_remove_sendconnector(self, ps, params):

@@ -53,6 +53,35 @@ class TestSend(object):
                                   source_transport_servers=["ex01", "EX02"]))
         assert result["changed"] is False and fx.writes() == []
 
+    def test_smart_hosts_for_a_dns_routed_connector_also_turn_dns_routing_off(self, fx):
+        # A connector created elsewhere that routes by DNS; Exchange refuses -SmartHosts alone on it.
+        fx.send_connectors.append(dict(Name="XPhone fax", Identity="XPhone fax", DNSRoutingEnabled=True, SmartHosts=[],
+                                       AddressSpaces=["smtp:fax.alleo.intern;1"], Port=2533, SmartHostAuthMechanism="None"))
+        result = run(fx, **merged(FAX, source_transport_servers=None))
+        assert result["changed"] and fx.writes() == ["Set-SendConnector"]
+        params = dict(fx.call("Set-SendConnector")[0].params)
+        assert params["SmartHosts"] == ["192.168.10.25"] and params["DNSRoutingEnabled"] is False
+        assert "AddressSpaces" not in params     # lower-case smtp: as Exchange keeps it is the same address space
+
+    def test_smart_hosts_for_a_smart_host_connector_leave_dns_routing_alone(self, fx):
+        fx.send_connectors.append(dict(Name="XPhone fax", Identity="XPhone fax", DNSRoutingEnabled=False,
+                                       SmartHosts=["[10.0.0.1]"], AddressSpaces=["SMTP:fax.alleo.intern;1"], Port=2533,
+                                       SmartHostAuthMechanism="None"))
+        run(fx, **merged(FAX, source_transport_servers=None))
+        params = dict(fx.call("Set-SendConnector")[0].params)
+        assert params["SmartHosts"] == ["192.168.10.25"] and "DNSRoutingEnabled" not in params
+
+    @pytest.mark.parametrize("smart_hosts", [["10.0.0.1"], {"add": ["10.0.0.1"]}, {"set": ["10.0.0.1"]}])
+    def test_dns_routing_with_smart_hosts_is_refused_before_anything_is_written(self, fx, smart_hosts):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **merged(FAX, dns_routing_enabled=True, smart_hosts=smart_hosts))
+        assert err.value.option == "dns_routing_enabled" and "smart_hosts" in err.value.reason
+        assert fx.recorded == []
+
+    def test_dns_routing_without_smart_hosts_is_accepted(self, fx):
+        run(fx, **merged(FAX, dns_routing_enabled=True, smart_hosts=[]))
+        assert dict(fx.call("New-SendConnector")[0].params)["DNSRoutingEnabled"] is True
+
     def test_only_differences_are_set(self, fx):
         run(fx, **FAX)
         fx.recorded.clear()
