@@ -171,12 +171,14 @@ def _items(value):
     return value if isinstance(value, (list, tuple)) else [value]
 
 
-def _ambiguous(mine, theirs):
+def _ambiguous(mine, theirs, identical_binding):
+    """Exchange's rule (ReceiveConnectorNoMappingConflictCondition): on an identical binding an equal or partially
+    overlapping range conflicts; on a wildcard overlap only a partial overlap does; containment never conflicts."""
     if not c.ranges_overlap(mine, theirs):
         return False
     inside = theirs[1] <= mine[1] and mine[2] <= theirs[2]
     around = mine[1] <= theirs[1] and theirs[2] <= mine[2]
-    return mine == theirs or not (inside or around)
+    return identical_binding and mine == theirs or not (inside or around)
 
 
 def find_conflict(name, role, bindings, ranges, others):
@@ -184,10 +186,10 @@ def find_conflict(name, role, bindings, ranges, others):
 
     Two connectors collide when they listen on the same port on overlapping addresses and either run in
     different transport services (a port can be bound only once) or, in the same service, accept
-    overlapping remote IP ranges that Exchange cannot tell apart: the same range, or ranges that overlap
-    without one containing the other. A range strictly inside the other connector's range is not a
-    conflict: Exchange picks the most specific match, which is how a relay connector for one host sits
-    next to "Default Frontend" on port 25.
+    overlapping remote IP ranges that Exchange cannot tell apart: ranges that overlap without one containing
+    the other, or (on the very same address and port) the same range. A range inside the other connector's
+    range is not a conflict: Exchange picks the most specific match, which is how a relay connector for one
+    host sits next to "Default Frontend" on port 25.
     """
     mine = [c.parse_binding("bindings", b) for b in bindings]
     my_ranges = [c.parse_ip_range("remote_ip_ranges", r) for r in ranges]
@@ -208,8 +210,10 @@ def find_conflict(name, role, bindings, ranges, others):
                 bound = c.format_binding(other_address, other_port)
                 if not _same(other.get("TransportRole") or "HubTransport", role):
                     return other, "%s is already bound by the %s service" % (bound, other.get("TransportRole"))
-                if any(_ambiguous(a, b) for a in my_ranges for b in their_ranges):
-                    return other, "it also binds %s and accepts the same or partly overlapping remote IP ranges" % bound
+                identical = address == other_address
+                if any(_ambiguous(a, b, identical) for a in my_ranges for b in their_ranges):
+                    return other, ("it also binds %s and accepts %s remote IP ranges" % (
+                        bound, "the same or partly overlapping" if identical else "partly overlapping"))
     return None, None
 
 

@@ -446,7 +446,7 @@ class Converter:
             return self._checked(value, _is_ip, "System.Net.IPAddress", "An invalid IP address was specified.")
         if typ == "IPRange":
             return self._checked(value, lambda v: parse_ip_range(v) is not None, "Microsoft.Exchange.Data.IPRange",
-                                 "\"{0}\" isn't a valid IP range.")
+                                 "\"{0}\" isn't a valid IP range.", normalize=format_ip_range)
         if typ == "IPBinding":
             return self._checked(value, lambda v: parse_binding(v) is not None, "Microsoft.Exchange.Data.IPBinding",
                                  "\"{0}\" isn't a valid IP binding.", normalize=lambda v: format_binding(*parse_binding(v)))
@@ -656,6 +656,20 @@ def parse_ip_range(text: str) -> tuple[int, int, int] | None:
         return addr.version, int(addr), int(addr)
     except ValueError:
         return None
+
+
+def format_ip_range(text: str) -> str:
+    """A range as IPRange.ToString shows it: a single address as itself; CIDR as ``network/length`` with the start
+    masked (``10.0.0.7/24`` -> ``10.0.0.0/24``), ``/32`` (``/128``) as the bare address; ``a-b`` as typed, IPv6 in
+    lower case (audit Q2)."""
+    text = text.strip()
+    if "/" in text:
+        net = ipaddress.ip_network(text, strict=False)
+        return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+    if "-" in text:
+        first, last = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+        return f"{first}-{last}"
+    return str(ipaddress.ip_address(text))
 
 
 def parse_binding(text: str) -> tuple[str, int] | None:

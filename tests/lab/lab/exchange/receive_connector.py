@@ -25,18 +25,22 @@ DEFAULTS = [
     ("Default {0}", "HubTransport", 2525, "ExchangeUsers, ExchangeServers, ExchangeLegacyServers", FULL_AUTH),
     ("Client Proxy {0}", "HubTransport", 465, "ExchangeUsers, ExchangeServers", FULL_AUTH),
     ("Default Frontend {0}", "FrontendTransport", 25, "AnonymousUsers, ExchangeServers, ExchangeLegacyServers", FULL_AUTH),
-    ("Outbound Proxy Frontend {0}", "FrontendTransport", 717, "AnonymousUsers, ExchangeServers", FULL_AUTH),
+    ("Outbound Proxy Frontend {0}", "FrontendTransport", 717, "ExchangeServers", FULL_AUTH),
     ("Client Frontend {0}", "FrontendTransport", 587, "ExchangeUsers", "Tls, Integrated, BasicAuth, BasicAuthRequireTLS"),
 ]
-# Defaults New-ReceiveConnector applies per usage type (PermissionGroups, AuthMechanism).
+# Defaults New-ReceiveConnector applies per usage type (PermissionGroups, AuthMechanism); NewReceiveConnector's
+# SetPermissionGroups/SetAuthMechanism (audit Q2). Without any usage (the default parameter set) the connector gets
+# the "no usage" defaults, not Custom's.
 USAGE_DEFAULTS = {
-    "Custom": ("None", "Tls"), "Internet": ("AnonymousUsers", "Tls"), "Internal": ("ExchangeServers", "Tls, ExchangeServer"),
+    "Custom": ("None", "Tls"), "Internet": ("AnonymousUsers", "Tls"),
+    "Internal": ("ExchangeServers, ExchangeLegacyServers", "Tls, ExchangeServer"),
     "Client": ("ExchangeUsers", "Tls, Integrated, BasicAuth, BasicAuthRequireTLS"), "Partner": ("Partners", "Tls"),
 }
+NO_USAGE_DEFAULTS = ("ExchangeUsers, ExchangeServers, ExchangeLegacyServers", FULL_AUTH)
+CUSTOM_NEEDS_TEXT = "Provide values for the Bindings and RemoteIPRanges parameters."
 CONFLICT_TEXT = ("The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the "
-                 "settings on Receive connector \"{0}\". Receive connectors assigned to the same server must have "
-                 "unique combinations of IP address:port bindings and remote IP address ranges. Change at least one "
-                 "of these values.")
+                 "settings on Receive connector \"{0}\". A Receive connector must have a unique combination of a local "
+                 "IP address & port bindings and remote IP address ranges. Change at least one of these values.")
 
 
 ROLE_CONFLICT_TEXT = ("The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the "
@@ -86,32 +90,49 @@ def seed(state: dict[str, t.Any], _topo: dict[str, t.Any]) -> None:
 topology.SEEDERS.append(seed)
 
 
-def _overlap(a: list[str], b: list[str]) -> bool:
+def _binding_overlap(a: list[str], b: list[str]) -> str | None:
+    """``identical`` when both bind one address and port, ``wildcard`` when one side is Any on the same family and
+    port, else None (ReceiveConnectorNoMappingConflictCondition, audit Q2)."""
+    found = None
     for x in a:
         for y in b:
             px, py = binding.parse_binding(x), binding.parse_binding(y)
             if not px or not py or px[1] != py[1]:
                 continue
             ax, ay = px[0], py[0]
-            if ax == ay or (":" in ax) == (":" in ay) and (ax in ("0.0.0.0", "::") or ay in ("0.0.0.0", "::")):
-                return True
-    return False
+            if ax == ay:
+                return "identical"
+            if (":" in ax) == (":" in ay) and (ax in ("0.0.0.0", "::") or ay in ("0.0.0.0", "::")):
+                found = "wildcard"
+    return found
 
 
-def _same_range(a: list[str], b: list[str]) -> bool:
-    """Two connectors collide only on an identical range: nested ranges are how Exchange picks the more specific one."""
-    ranges = {binding.parse_ip_range(r) for r in a}
-    return any(binding.parse_ip_range(r) in ranges for r in b)
+def _partially_overlaps(x: tuple[int, int, int], y: tuple[int, int, int]) -> bool:
+    """IPRange.PartiallyOverlaps: the ranges share addresses and neither contains the other."""
+    if x[0] != y[0] or x[2] < y[1] or y[2] < x[1]:
+        return False
+    return not (y[1] <= x[1] and x[2] <= y[2]) and not (x[1] <= y[1] and y[2] <= x[2])
+
+
+def _ranges_conflict(a: list[str], b: list[str], identical_binding: bool) -> bool:
+    """On an identical binding an equal or partially overlapping range conflicts; on a wildcard overlap only a partial
+    overlap does. A range inside the other never conflicts: Exchange picks the more specific connector."""
+    mine = [r for r in (binding.parse_ip_range(t) for t in a) if r]
+    theirs = [r for r in (binding.parse_ip_range(t) for t in b) if r]
+    return any(_partially_overlaps(x, y) or identical_binding and x == y for x in mine for y in theirs)
 
 
 def conflict(data: dict[str, t.Any], rec: dict[str, t.Any]) -> tuple[dict[str, t.Any], str] | None:
     """The connector ``rec`` collides with on its server, and which rule it breaks (``role`` or ``range``)."""
     for other in server_connectors(data, rec["Server"]).values():
-        if other["Guid"] == rec["Guid"] or not _overlap(rec.get("Bindings") or [], other.get("Bindings") or []):
+        if other["Guid"] == rec["Guid"]:
+            continue
+        overlap = _binding_overlap(rec.get("Bindings") or [], other.get("Bindings") or [])
+        if overlap is None:
             continue
         if other.get("TransportRole") != rec.get("TransportRole"):
             return other, "role"
-        if _same_range(rec.get("RemoteIPRanges") or [], other.get("RemoteIPRanges") or []):
+        if _ranges_conflict(rec.get("RemoteIPRanges") or [], other.get("RemoteIPRanges") or [], overlap == "identical"):
             return other, "range"
     return None
 
@@ -124,7 +145,7 @@ def _fits(inv, data: dict[str, t.Any], rec: dict[str, t.Any]) -> bool:
     other, rule = found
     text = ROLE_CONFLICT_TEXT if rule == "role" else CONFLICT_TEXT
     exc = ("Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorRoleConflictException"
-           if rule == "role" else "Microsoft.Exchange.Management.SystemConfigurationTasks.ReceiveConnectorBindingConflictException")
+           if rule == "role" else "Microsoft.Exchange.Management.SystemConfigurationTasks.ConnectorMappingConflictException")
     common.fail(inv, text.format(other["Identity"]), exc, category="InvalidOperation", target=other["Identity"])
     return False
 
@@ -186,11 +207,17 @@ def new_receive_connector(inv) -> None:
             common.already_exists(inv, _dn(data, server, name))
             return
         usage = next((s for s in USAGE_DEFAULTS if inv.params.get(s) is True), None) or common.stored(
-            inv.params.get("Usage")) or "Custom"
+            inv.params.get("Usage"))
         role = common.stored(inv.params.get("TransportRole")) or "HubTransport"
         rec = make(data, server, name, role)
-        groups, auth = USAGE_DEFAULTS.get(usage, ("None", "Tls"))
+        groups, auth = USAGE_DEFAULTS.get(str(usage), NO_USAGE_DEFAULTS) if usage else NO_USAGE_DEFAULTS
         rec.update({"PermissionGroups": groups, "AuthMechanism": auth, "Bindings": [], "RemoteIPRanges": [ALL_V6, ALL_V4]})
+        if usage in (None, "Custom") and not (inv.params.get("Bindings") and inv.params.get("RemoteIPRanges")):
+            # Custom usage, which is also the default parameter set, must say where it listens and for whom.
+            common.fail(inv, CUSTOM_NEEDS_TEXT, errors.ARGUMENT_EXC, category="InvalidArgument")
+            return
+        if usage == "Partner":
+            rec["DomainSecureEnabled"] = True
         if usage == "Client" and not inv.has("Bindings"):
             rec["Bindings"] = ["0.0.0.0:587"]
         for key, value in inv.params.items():

@@ -214,6 +214,28 @@ class TestReceive(object):
             run(fx, type="receive", server="EX01", name="Second relay", remote_ip_ranges=["192.168.10.25-192.168.10.35"])
         assert "Relay XPhone" in err.value.message
 
+    def test_wildcard_overlap_with_the_same_range_is_not_a_conflict(self, fx):
+        # 0.0.0.0:2500 and 192.168.10.1:2500 overlap only through the wildcard: Exchange tells the connectors apart
+        # by the more specific binding, so the same remote range is allowed; a partial overlap still is not.
+        run(fx, **RELAY)
+        assert run(fx, type="receive", server="EX01", name="Specific relay", bindings=["192.168.10.1:2500"],
+                   remote_ip_ranges=["192.168.10.25"])["changed"]
+        # A range that contains the relay's one address is a containment, also fine; one that cuts across another
+        # connector's range is not.
+        assert run(fx, type="receive", server="EX01", name="Around relay", bindings=["192.168.10.2:2500"],
+                   remote_ip_ranges=["192.168.10.20-192.168.10.30"])["changed"]
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="receive", server="EX01", name="Partial relay", bindings=["0.0.0.0:2500"],
+                remote_ip_ranges=["192.168.10.28-192.168.10.40"])
+        assert "partly overlapping" in err.value.message and "Around relay" in err.value.message
+
+    def test_same_binding_with_the_same_range_conflicts(self, fx):
+        run(fx, **merged(RELAY, bindings=["192.168.10.1:2500"]))
+        with pytest.raises(InvalidInput) as err:
+            run(fx, type="receive", server="EX01", name="Twin relay", bindings=["192.168.10.1:2500"],
+                remote_ip_ranges=["192.168.10.25"])
+        assert "the same or partly overlapping" in err.value.message
+
     def test_frontend_relay_next_to_default_frontend(self, fx):
         """Microsoft's relay pattern: port 25 in the front end, restricted ranges inside the default's 0.0.0.0/0."""
         result = run(fx, **merged(RELAY, transport_role="FrontendTransport", bindings=["0.0.0.0:25"]))
