@@ -344,6 +344,13 @@ class Binder:
         return Converter(self, pname, pfacts).convert(value)
 
 
+# String parameters with accepted values that Exchange checks in the object's property setter (a
+# DataValidationException from the task), not with PowerShell's ValidateSet: the cmdlet validates them itself.
+TASK_VALIDATED = {
+    "Set-RemoteDomain": ("CharacterSet", "NonMimeCharacterSet"),
+}
+
+
 class Converter:
     def __init__(self, binder: Binder, pname: str, pfacts: dict[str, t.Any]) -> None:
         self.binder = binder
@@ -463,6 +470,9 @@ class Converter:
                                  "System.Guid", "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")
         if typ == "ActionPreference" or self._is_enum(typ):
             return self._enum(value, typ)
+        if typ == "String" and self._string_values() and self.pname in TASK_VALIDATED.get(self.binder.cmdlet, ()):
+            # The object's setter checks these, not the binder: the cmdlet raises Exchange's own text.
+            return _display(value)
         if typ == "String" and self._string_values():
             return self._validate_set(_display(value))
         if typ == "String":

@@ -64,7 +64,8 @@ def build_state(topology: dict[str, t.Any]) -> dict[str, t.Any]:
         else:
             gsid = f"{sid}-{directory['domain']['next_rid']}"
             directory["domain"]["next_rid"] += 1
-        ou = "Microsoft Exchange Security Groups" if group.get("role_group") or name.startswith("Exchange ") else "Users"
+        ou = group.get("ou") or ("Microsoft Exchange Security Groups" if group.get("role_group") or name.startswith("Exchange ")
+                                 else "Users")
         directory["groups"][name.lower()] = {
             "name": name, "sid": gsid, "guid": stable_guid("group", name), "members": [],
             "role_group": bool(group.get("role_group")), "ou": ou, "builtin": True,

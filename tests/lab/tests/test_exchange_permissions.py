@@ -31,7 +31,11 @@ def test_adding_twice_merges_instead_of_duplicating(lab: Lab) -> None:
     run(lab, call("Get-MailboxDatabase"), call("Add-ADPermission", **GRANT))
     again = run(lab, call("Get-MailboxDatabase"), call("Add-ADPermission", **GRANT))
     assert not again.errors and len(again.warnings) == 10
-    assert again.warnings[0].startswith("The appropriate access control entry is already present on the object \"DB01\"")
+    # {0} is the object's DN (DirectoryCommon.ApplyAcesOnAcl, audit Q4), {1} the account.
+    assert again.warnings[0] == ("The appropriate access control entry is already present on the object "
+                                 "\"CN=DB01,CN=Databases,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative "
+                                 "Groups,CN=Alleo,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=alleo,DC=intern\" "
+                                 "for account \"ALLEO\\jdoe\".")
     rights = sorted(r for o in explicit(lab, "DB03", "jdoe") for r in o["ExtendedRights"])
     assert rights == ["Receive-As", "Send-As"]
 
@@ -88,10 +92,16 @@ def test_anonymous_relay_right_on_receive_connector(lab: Lab, who: str) -> None:
 
 
 def test_default_connector_permission_groups_as_entries(lab: Lab) -> None:
-    users = {o["User"] for o in run(lab, call("Get-ADPermission", "EX01\\Default EX01")).output}
-    assert {"NT AUTHORITY\\Authenticated Users", "MS Exchange\\Hub Transport Servers",
-            "MS Exchange\\Legacy Exchange Servers"} <= users
-    assert "NT AUTHORITY\\ANONYMOUS LOGON" not in users
+    entries = run(lab, call("Get-ADPermission", "EX01\\Default EX01")).output
+    users = {o["User"] for o in entries}
+    # ExchangeUsers, ExchangeServers (four principals) and ExchangeLegacyServers (ExchangeLegacyInterop), audit Q2.
+    assert users == {"NT AUTHORITY\\Authenticated Users", "MS Exchange\\Hub Transport Servers",
+                     "MS Exchange\\Edge Transport Servers", "MS Exchange\\Externally Secured Servers",
+                     "ALLEO\\Exchange Servers", "ALLEO\\ExchangeLegacyInterop"}
+    legacy = [o for o in entries if o["User"] == "ALLEO\\ExchangeLegacyInterop"]
+    assert sorted(r for o in legacy if o["Deny"] for r in o["ExtendedRights"]) == [
+        "ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization"]
+    assert len([o for o in legacy if not o["Deny"]]) == 9
 
 
 def test_unknown_object_and_user_are_not_found(lab: Lab) -> None:

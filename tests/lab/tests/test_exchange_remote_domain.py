@@ -26,7 +26,8 @@ def test_default_remote_domain_as_on_a_fresh_install(lab: Lab) -> None:
 def test_seed_recipe_for_the_fax_domain(lab: Lab) -> None:
     created = run(lab, call("New-RemoteDomain", DomainName="fax.alleo.intern", Name="fax"))
     assert created.output[0]["DomainName"] == "fax.alleo.intern"
-    assert created.output[0]["CharacterSet"] is None and created.output[0]["AutoReplyEnabled"] is True
+    # Unset character sets read as "" (the getter's default), not $null (audit Q3).
+    assert created.output[0]["CharacterSet"] == "" and created.output[0]["AutoReplyEnabled"] is True
     for name, value in (("CharacterSet", "iso-8859-1"), ("NonMimeCharacterSet", "iso-8859-1"),
                         ("AllowedOOFType", "None"), ("AutoReplyEnabled", False), ("DeliveryReportEnabled", False),
                         ("NDREnabled", False), ("ContentType", "MimeText"), ("TNEFEnabled", False)):

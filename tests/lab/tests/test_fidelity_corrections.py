@@ -156,3 +156,102 @@ def test_remote_ip_ranges_display(pool):
     conn = ok(receive(pool, "ranges", Bindings=["0.0.0.0:2501"],
                       RemoteIPRanges=["10.0.0.7/24", "10.1.0.9/32", "10.2.0.1-10.2.0.9", "FE80::1/128", "10.3.0.5"]))[0]
     assert text(prop(conn, "RemoteIPRanges")) == ["10.0.0.0/24", "10.1.0.9", "10.2.0.1-10.2.0.9", "fe80::1", "10.3.0.5"]
+
+
+# -- remote domain (audit Q3; must-change 9) ------------------------------------------------------------------------
+
+
+def test_remote_domain_character_sets(pool):
+    created = ok(invoke(pool, "New-RemoteDomain", Name="fax", DomainName="fax.alleo.intern", Confirm=False))[0]
+    assert prop(created, "CharacterSet") == "" and prop(created, "NonMimeCharacterSet") == ""
+    ok(invoke(pool, "Set-RemoteDomain", Identity="fax", CharacterSet="ISO-8859-1", NonMimeCharacterSet="UTF-8",
+              Confirm=False))
+    fax = ok(invoke(pool, "Get-RemoteDomain", Identity="fax"))[0]
+    assert (prop(fax, "CharacterSet"), prop(fax, "NonMimeCharacterSet")) == ("iso-8859-1", "utf-8")
+    message, types, _reason = error(invoke(pool, "Set-RemoteDomain", Identity="fax", CharacterSet="klingon",
+                                           Confirm=False))
+    assert message.startswith("'klingon' is not a supported value for NonMimeCharacterSet or CharacterSet. Supported "
+                              "values include: ") and "iso-8859-1" in message and message.endswith(".")
+    assert "Microsoft.Exchange.Data.DataValidationException" in types
+    assert prop(ok(invoke(pool, "Get-RemoteDomain", Identity="fax"))[0], "CharacterSet") == "iso-8859-1"
+
+
+def test_remote_domain_duplicate_domain_name(pool):
+    ok(invoke(pool, "New-RemoteDomain", Name="fax", DomainName="fax.alleo.intern", Confirm=False))
+    # Checked before the name: a duplicate domain under the same name still reads as the duplicate domain.
+    for name in ("fax2", "fax"):
+        message, types, _reason = error(invoke(pool, "New-RemoteDomain", Name=name, DomainName="FAX.alleo.intern",
+                                               Confirm=False))
+        assert message == "The remote domain FAX.alleo.intern already exists."
+        assert "Microsoft.Exchange.Management.SystemConfigurationTasks.DuplicateRemoteDomainException" in types
+
+
+# -- AD permissions (audit Q2, Q4; must-change 7, 10, 11, 16) ---------------------------------------------------------
+
+MS_EXCHANGE = "S-1-9-1419165041-1139599005-3936102811-1022490595"
+DB01_DN = ("CN=DB01,CN=Databases,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=Alleo,"
+           "CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=alleo,DC=intern")
+
+
+def aces(pool: RunspacePool, identity: str, **params: t.Any) -> list[t.Any]:
+    return ok(invoke(pool, "Get-ADPermission", Identity=identity, **params))
+
+
+@pytest.mark.parametrize("sid, name", [(f"{MS_EXCHANGE}-21", "MS Exchange\\Hub Transport Servers"),
+                                       (f"{MS_EXCHANGE}-22", "MS Exchange\\Edge Transport Servers"),
+                                       (f"{MS_EXCHANGE}-23", "MS Exchange\\Externally Secured Servers")])
+def test_exchange_servers_permission_group_principals_and_sids(pool, sid, name):
+    found = aces(pool, "EX01\\Default EX01", User=sid)
+    assert found and {str(prop(a, "User")) for a in found} == {name}
+
+
+def test_permission_group_rights(pool):
+    def rights(user: str, deny: bool = False) -> list[str]:
+        return sorted(str(r) for a in aces(pool, "EX01\\Default EX01", User=user) if bool(prop(a, "Deny")) is deny
+                      for r in prop(a, "ExtendedRights") or [])
+
+    assert rights("NT AUTHORITY\\Authenticated Users") == sorted([
+        "ms-Exch-SMTP-Submit", "ms-Exch-SMTP-Accept-Any-Recipient", "ms-Exch-Bypass-Anti-Spam",
+        "ms-Exch-Accept-Headers-Routing"])
+    assert len(rights(f"{MS_EXCHANGE}-23")) == 9 and len(rights("ALLEO\\Exchange Servers")) == 19
+    assert rights("ALLEO\\ExchangeLegacyInterop", deny=True) == ["ms-Exch-Accept-Headers-Forest",
+                                                                  "ms-Exch-Accept-Headers-Organization"]
+
+
+def test_database_inherited_allows(pool):
+    servers = aces(pool, "DB01", User="ALLEO\\Exchange Servers")
+    assert [(text(prop(a, "AccessRights")), prop(a, "ExtendedRights"), prop(a, "IsInherited")) for a in servers] == [
+        (["ExtendedRight"], None, True)]
+    ets = aces(pool, "DB01", User="ALLEO\\Exchange Trusted Subsystem")
+    assert [(text(prop(a, "AccessRights")), prop(a, "IsInherited")) for a in ets] == [(["GenericAll"], True)]
+
+
+def test_ad_permission_warnings_name_the_objects_dn(pool):
+    grant = dict(Identity="DB01", User="ALLEO\\jdoe", ExtendedRights=["Receive-As"], Confirm=False)
+    ok(invoke(pool, "Add-ADPermission", **grant))
+    again = invoke(pool, "Add-ADPermission", **grant)
+    assert [w.message for w in again.streams.warning] == [
+        f"The appropriate access control entry is already present on the object \"{DB01_DN}\" for account \"ALLEO\\jdoe\"."]
+    ok(invoke(pool, "Remove-ADPermission", **grant))
+    gone = invoke(pool, "Remove-ADPermission", **grant)
+    assert [w.message for w in gone.streams.warning] == [
+        f"Can't remove the access control entry on the object \"{DB01_DN}\" for account \"ALLEO\\jdoe\" because the ACE "
+        "doesn't exist on the object."]
+
+
+def test_removing_an_inherited_entry_is_an_error(pool):
+    ps = invoke(pool, "Remove-ADPermission", Identity="DB01", User="ALLEO\\Domain Admins", ExtendedRights=["Receive-As"],
+                Deny=True, Confirm=False)
+    message, types, _reason = error(ps)
+    assert message == ("An inherited access control entry has been specified: [Rights: ExtendedRight, ControlType: Deny]  "
+                       f"and was ignored on object \"{DB01_DN}\".")
+    assert "Microsoft.Exchange.Configuration.Tasks.TaskInvalidOperationException" in types
+    assert len(aces(pool, "DB01", User="ALLEO\\Domain Admins")) == 2
+
+
+def test_remove_ad_permission_confirmation_text(pool):
+    ps = invoke(pool, "Remove-ADPermission", Identity="DB01", User="ALLEO\\jdoe", ExtendedRights=["Receive-As", "Send-As"])
+    assert ps.had_errors
+    text_ = " ".join(str(e) for e in ps.streams.error)
+    assert 'Removing Active Directory permission "DB01" for user "ALLEO\\jdoe" with access rights "\'Receive-As\', ' \
+           '\'Send-As\'".' in text_

@@ -23,11 +23,12 @@ WELL_KNOWN = {
     "NT AUTHORITY\\SYSTEM": "S-1-5-18",
     "NT AUTHORITY\\NETWORK SERVICE": "S-1-5-20",
     "Everyone": "S-1-1-0",
-    "MS Exchange\\Hub Transport Servers": f"{MS_EXCHANGE_SID}-10",
-    "MS Exchange\\Edge Transport Servers": f"{MS_EXCHANGE_SID}-11",
-    "MS Exchange\\Externally Secure Servers": f"{MS_EXCHANGE_SID}-12",
-    "MS Exchange\\Partner Servers": f"{MS_EXCHANGE_SID}-13",
-    "MS Exchange\\Legacy Exchange Servers": f"{MS_EXCHANGE_SID}-14",
+    # Microsoft.Exchange.Data WellKnownSids (audit Q2): the names are their [Description]s.
+    "MS Exchange\\Partner Servers": f"{MS_EXCHANGE_SID}-10",
+    "MS Exchange\\Hub Transport Servers": f"{MS_EXCHANGE_SID}-21",
+    "MS Exchange\\Edge Transport Servers": f"{MS_EXCHANGE_SID}-22",
+    "MS Exchange\\Externally Secured Servers": f"{MS_EXCHANGE_SID}-23",
+    "MS Exchange\\Legacy Exchange Servers": f"{MS_EXCHANGE_SID}-24",
 }
 
 
@@ -390,6 +391,13 @@ def typed_default(text: t.Any, ptype: str) -> t.Any:
     if ptype == "MultiValuedProperty":
         return [v.strip() for v in value.split(",") if v.strip()]
     return value
+
+
+def accepted_values(cmdlet_name: str, parameter: str) -> list[str]:
+    """The values the reference lists for a parameter (as the docs spell them)."""
+    from .. import reference  # pylint: disable=import-outside-toplevel
+    facts = reference.cmdlet("exchange", cmdlet_name) or {"parameters": {}}
+    return list((facts["parameters"].get(parameter) or {}).get("accepted_values") or [])
 
 
 def reference_defaults(cmdlet_name: str, contexts: t.Sequence[str] = (), skip: t.Iterable[str] = ()) -> dict[str, t.Any]:

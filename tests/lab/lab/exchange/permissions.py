@@ -23,26 +23,43 @@ AD_RIGHTS = "System.DirectoryServices.ActiveDirectoryRights"
 MAILBOX_RIGHTS = "Microsoft.Exchange.Management.RecipientTasks.MailboxRights"
 INHERITANCE = "System.DirectoryServices.ActiveDirectorySecurityInheritance"
 ADMIN_DENY_GROUPS = ("Domain Admins", "Enterprise Admins", "Organization Management")
-ADMIN_ALLOW_GROUPS = ("Exchange Servers", "Exchange Trusted Subsystem")
 ALREADY_PRESENT = "The appropriate access control entry is already present on the object \"{0}\" for account \"{1}\"."
 NOT_PRESENT = ("Can't remove the access control entry on the object \"{0}\" for account \"{1}\" because the ACE "
                "doesn't exist on the object.")
-# Extended rights behind each receive connector permission group (Receive connector permission groups doc).
-PERMISSION_GROUP_RIGHTS = {
-    "AnonymousUsers": ("NT AUTHORITY\\ANONYMOUS LOGON", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Accept-Any-Sender",
-                                                         "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender", "ms-Exch-SMTP-Submit"]),
-    "ExchangeUsers": ("NT AUTHORITY\\Authenticated Users", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-Bypass-Anti-Spam",
-                                                            "ms-Exch-SMTP-Accept-Any-Recipient", "ms-Exch-SMTP-Accept-Any-Sender",
-                                                            "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender", "ms-Exch-SMTP-Submit"]),
-    "ExchangeServers": ("MS Exchange\\Hub Transport Servers", ["ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization",
-                                                               "ms-Exch-Accept-Headers-Routing", "ms-Exch-Bypass-Anti-Spam",
-                                                               "ms-Exch-Bypass-Message-Size-Limit", "ms-Exch-SMTP-Accept-Any-Recipient",
-                                                               "ms-Exch-SMTP-Accept-Any-Sender", "ms-Exch-SMTP-Accept-Authentication-Flag",
-                                                               "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender",
-                                                               "ms-Exch-SMTP-Accept-Exch50", "ms-Exch-SMTP-Submit"]),
-    "ExchangeLegacyServers": ("MS Exchange\\Legacy Exchange Servers", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Submit"]),
-    "Partners": ("MS Exchange\\Partner Servers", ["ms-Exch-Accept-Headers-Routing", "ms-Exch-SMTP-Submit"]),
+# Strings.ErrorWillNotPerformOnInheritedAce (two spaces before "and" in the original).
+INHERITED_ACE = ("An inherited access control entry has been specified: [Rights: {0}, ControlType: {1}]  and was ignored "
+                 "on object \"{2}\".")
+CONFIRM_REMOVE_AD = "Removing Active Directory permission \"{0}\" for user \"{2}\" with access rights \"{1}\"."
+
+# The receive connector rights behind the permission groups (ReceiveConnector.PermissionGroupPermissions, EX2013-src;
+# audit Q2), by their extended-right CNs. FULL is what Exchange 2013 and later give Hub and Edge servers.
+SUB, ANY_RCPT, AUTH_FLAG, ANY_SND, AUTH_DOM = ("ms-Exch-SMTP-Submit", "ms-Exch-SMTP-Accept-Any-Recipient",
+                                              "ms-Exch-SMTP-Accept-Authentication-Flag", "ms-Exch-SMTP-Accept-Any-Sender",
+                                              "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender")
+BYP_AS, BYP_SIZE, EXCH50, H_ROUT, H_FOR, H_ORG = ("ms-Exch-Bypass-Anti-Spam", "ms-Exch-Bypass-Message-Size-Limit",
+                                                  "ms-Exch-SMTP-Accept-Exch50", "ms-Exch-Accept-Headers-Routing",
+                                                  "ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization")
+SET9 = [SUB, ANY_RCPT, AUTH_FLAG, ANY_SND, AUTH_DOM, BYP_AS, BYP_SIZE, EXCH50, H_ROUT]
+FULL = SET9 + [H_FOR, H_ORG, "ms-Exch-SMTP-Accept-XShadow", "ms-Exch-SMTP-Accept-XProxyFrom",
+               "ms-Exch-SMTP-Accept-XSessionParams", "ms-Exch-SMTP-Accept-XMessageContext-ADRecipientCache",
+               "ms-Exch-SMTP-Accept-XMessageContext-ExtendedProperties", "ms-Exch-SMTP-Accept-XMessageContext-FastIndex",
+               "ms-Exch-SMTP-Accept-XAttr", "ms-Exch-SMTP-Accept-XSysProbe"]
+# group -> [(principal, allowed rights, denied rights)]; "{domain}" is the domain's NetBIOS name.
+PERMISSION_GROUP_RIGHTS: dict[str, list[tuple[str, list[str], list[str]]]] = {
+    "AnonymousUsers": [("NT AUTHORITY\\ANONYMOUS LOGON", [SUB, ANY_SND, AUTH_DOM, H_ROUT], [])],
+    "ExchangeUsers": [("NT AUTHORITY\\Authenticated Users", [SUB, ANY_RCPT, BYP_AS, H_ROUT], [])],
+    "ExchangeServers": [("MS Exchange\\Edge Transport Servers", FULL, []),
+                        ("MS Exchange\\Externally Secured Servers", SET9, []),
+                        ("MS Exchange\\Hub Transport Servers", FULL, []),
+                        ("{domain}\\Exchange Servers", FULL, [])],
+    "ExchangeLegacyServers": [("{domain}\\ExchangeLegacyInterop", SET9, [H_FOR, H_ORG])],
+    "Partners": [("MS Exchange\\Partner Servers", [SUB, H_ROUT], [])],
 }
+
+
+def repr_quoted(value: t.Any) -> str:
+    """An item of Exchange's FormatMultiValuedProperty: in single quotes."""
+    return f"'{value}'"
 
 
 # -- AD objects -------------------------------------------------------------------------------------------
@@ -85,18 +102,24 @@ def computed_entries(data: dict[str, t.Any], target: dict[str, t.Any]) -> list[d
             if group:
                 for right in ("Receive-As", "Send-As"):
                     out.append(entry(group, extended=right, deny=True, inherited=True))
-        for name in ADMIN_ALLOW_GROUPS:
-            group = _group(data, name)
-            if group:
-                for right in ("Receive-As", "Send-As"):
-                    out.append(entry(group, extended=right, inherited=True))
+        # Inherited from the organization container (InitializeConfigPermissions): Exchange Servers hold every
+        # extended right (an ExtendedRight ACE with no object type), Exchange Trusted Subsystem GenericAll.
+        servers = _group(data, "Exchange Servers")
+        if servers:
+            out.append(entry(servers, rights=["ExtendedRight"], inherited=True))
+        ets = _group(data, "Exchange Trusted Subsystem")
+        if ets:
+            out.append(entry(ets, rights=["GenericAll"], inherited=True))
     elif target["kind"] == "receive_connector":
         groups = str(target["obj"].get("PermissionGroups") or "")
+        netbios = common.domain(data)["netbios"]
         for group_name in [g.strip() for g in groups.split(",") if g.strip()]:
-            principal_name, rights = PERMISSION_GROUP_RIGHTS.get(group_name, (None, []))
-            principal = common.resolve_principal(data, principal_name) if principal_name else None
-            for right in rights if principal else []:
-                out.append(entry(principal, extended=right))
+            for principal_name, allowed, denied in PERMISSION_GROUP_RIGHTS.get(group_name, []):
+                principal = common.resolve_principal(data, principal_name.format(domain=netbios))
+                if principal is None:
+                    continue
+                out.extend(entry(principal, extended=right) for right in allowed)
+                out.extend(entry(principal, extended=right, deny=True) for right in denied)
     return out
 
 
@@ -196,7 +219,7 @@ def add_ad_permission(inv) -> None:
         written = []
         for ent in _requested(inv, principal):
             if any(_same(ent, e) and not e["IsInherited"] for e in existing):
-                inv.warn(ALREADY_PRESENT.format(target["identity"], principal["name"]))
+                inv.warn(ALREADY_PRESENT.format(target["dn"], principal["name"]))
             else:
                 stored.append(ent)
                 existing.append(ent)
@@ -219,13 +242,24 @@ def remove_ad_permission(inv) -> None:
         principal = common.find_principal(inv, data, inv.params.get("User"))
         if principal is None:
             return
-        common.confirm(inv, f"Removing Active Directory permission \"{target['identity']}\" for user "
-                            f"\"{principal['name']}\".")
+        rights = [str(common.stored(r)) for r in inv.params.get("AccessRights") or []] or \
+            [str(r) for r in inv.params.get("ExtendedRights") or []]
+        common.confirm(inv, CONFIRM_REMOVE_AD.format(inv.params["Identity"] if isinstance(inv.params["Identity"], str)
+                                                     else target["identity"],
+                                                     ", ".join(repr_quoted(r) for r in rights), principal["name"]))
         stored = stored_entries(data, target["dn"])
+        inherited = [e for e in computed_entries(data, target) if e["IsInherited"]]
         for ent in _requested(inv, principal):
+            match = next((e for e in inherited if _same(ent, e)), None)
+            if match is not None:
+                common.fail(inv, INHERITED_ACE.format(", ".join(match["AccessRights"]), "Deny" if match["Deny"] else "Allow",
+                                                      target["dn"]),
+                            "Microsoft.Exchange.Configuration.Tasks.TaskInvalidOperationException",
+                            category="InvalidOperation", target=target["identity"])
+                continue
             keep = [e for e in stored if not _same(ent, e)]
             if len(keep) == len(stored):
-                inv.warn(NOT_PRESENT.format(target["identity"], principal["name"]))
+                inv.warn(NOT_PRESENT.format(target["dn"], principal["name"]))
             stored[:] = keep
 
 
@@ -240,9 +274,13 @@ def _mailbox_entries(data: dict[str, t.Any], user: dict[str, t.Any]) -> list[dic
         target = {"kind": "database", "identity": db["Identity"], "dn": db["DistinguishedName"], "obj": db}
         seen = set()
         for ent in all_entries(data, target):
-            if "Receive-As" in ent["ExtendedRights"] and (ent["Sid"], ent["Deny"]) not in seen:
+            # Receive-As (alone, or as part of every extended right, or of GenericAll) is MailboxOwner: FullAccess.
+            every = "GenericAll" in ent["AccessRights"] or "ExtendedRight" in ent["AccessRights"] and not ent["ExtendedRights"]
+            if ("Receive-As" in ent["ExtendedRights"] or every) and (ent["Sid"], ent["Deny"]) not in seen:
                 seen.add((ent["Sid"], ent["Deny"]))
-                out.append({"User": ent["User"], "Sid": ent["Sid"], "AccessRights": ["FullAccess"],
+                rights = (["FullAccess", "DeleteItem", "ReadPermission", "ChangePermission", "ChangeOwner"]
+                          if "GenericAll" in ent["AccessRights"] else ["FullAccess"])
+                out.append({"User": ent["User"], "Sid": ent["Sid"], "AccessRights": rights,
                             "Deny": ent["Deny"], "IsInherited": True, "InheritanceType": "All"})
     return out
 
@@ -317,8 +355,9 @@ def remove_mailbox_permission(inv) -> None:
             return
         user, principal, ent = request
         identity = common.user_identity(data, user)
+        # ConfirmationMessageRemoveMailboxPermissionAccessRights: the rights as a quoted list ('a', 'b').
         common.confirm(inv, f"Removing mailbox permission \"{identity}\" for user \"{principal['name']}\" with "
-                            f"access rights \"'{', '.join(ent['AccessRights'])}'\".")
+                            f"access rights \"{', '.join(repr_quoted(r) for r in ent['AccessRights'])}\".")
         entries = common.org(data).setdefault("mailbox_permissions", {}).setdefault(user["sam"].lower(), [])
         changed = False
         for existing in list(entries):

@@ -243,7 +243,12 @@ def remove_role_group(inv) -> None:
         if group.get("builtin"):
             common.fail(inv, f"The built-in role group \"{group['name']}\" can't be removed.", target=group["name"])
             return
-        common.confirm(inv, f"Removing role group \"{group['name']}\" and its role assignments.")
+        # Strings.ConfirmationMessageRemoveRoleGroup (RemoveRoleGroup.cs): names joined by ", ".
+        roles = sorted({a["Role"] for a in assignments(data).values() if a["RoleAssignee"].lower() == group["name"].lower()})
+        names = sorted(a["Name"] for a in assignments(data).values() if a["RoleAssignee"].lower() == group["name"].lower())
+        common.confirm(inv, f"Removing the \"{group['name']}\" role group object. The following properties were configured: "
+                            f"management roles \"{', '.join(roles)}\", managed by \"{', '.join(group.get('managed_by') or [])}\". "
+                            f"This operation will also remove the following management role assignments: {', '.join(names)}")
         for key in [k for k, a in assignments(data).items() if a["RoleAssignee"].lower() == group["name"].lower()]:
             del assignments(data)[key]
         del data["directory"]["groups"][group["name"].lower()]
@@ -303,7 +308,7 @@ def remove_role_group_member(inv) -> None:
         if key not in group["members"]:
             _member_error(inv, group, NOT_MEMBER, "MemberNotFoundException")
             return
-        common.confirm(inv, f"Removing member \"{inv.params['Member']}\" from role group \"{group['name']}\".")
+        common.confirm(inv, f"Removing the member \"{inv.params['Member']}\" from the role group \"{group['name']}\".")
         group["members"].remove(key)
 
 
@@ -402,7 +407,12 @@ def remove_management_role_assignment(inv) -> None:
         rec = common.find_one(inv, assignments(data).values(), inv.params["Identity"])
         if rec is None:
             return
-        common.confirm(inv, f"Removing management role assignment \"{rec['Name']}\".")
+        # Strings.ConfirmationMessageRemoveManagementRoleAssignment.
+        common.confirm(inv, f"Removing the \"{rec['Name']}\" management role assignment object. The following properties "
+                            f"were configured: management role \"{rec.get('Role') or '<null>'}\", role assignee "
+                            f"\"{rec.get('RoleAssignee') or '<null>'}\", delegation type \"{rec['RoleAssignmentDelegationType']}\", "
+                            f"recipient write scope \"{rec['RecipientWriteScope']}\", and configure write scope "
+                            f"\"{rec['ConfigWriteScope']}\".")
         del assignments(data)[rec["Name"].lower()]
 
 

@@ -22,6 +22,11 @@ BUILTIN_CONTEXTS = ("the built-in remote domain named Default in on-premises", "
 NEW_CONTEXTS = ("new remote domains that you create",)
 # -Identity names a remote domain by its name or its domain name ("fax" or "fax.alleo.intern").
 IDENTITY_FIELDS = ("Name", "DomainName")
+CHARSET_FIELDS = ("CharacterSet", "NonMimeCharacterSet")
+# DirectoryStrings.InvalidCharacterSet (DomainContentConfig.ThrowOnInvalidCharset), DuplicateRemoteDomain (audit Q3).
+INVALID_CHARSET = ("'{0}' is not a supported value for NonMimeCharacterSet or CharacterSet. Supported values include: "
+                   "{1}.")
+DUPLICATE_DOMAIN = "The remote domain {0} already exists."
 
 
 def _records(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -38,6 +43,10 @@ def make(data: dict[str, t.Any], name: str, domain_name: str, *, builtin: bool =
     rec = common.base_record(name, _dn(data, name), guid)
     rec["DomainName"] = domain_name
     rec.update(common.reference_defaults("Set-RemoteDomain", contexts))
+    for key in CHARSET_FIELDS:
+        # Unset is the getter's default: an empty string, not $null.
+        if rec.get(key) is None:
+            rec[key] = ""
     rec["ObjectCategory"] = f"{common.domain(data)['fqdn']}/Configuration/Schema/ms-Exch-Domain-Content-Config"
     return rec
 
@@ -66,13 +75,15 @@ def new_remote_domain(inv) -> None:
     name, domain_name = inv.params["Name"], str(inv.params["DomainName"])
     with inv.store.write() as data:
         records = _records(data)
-        if name.lower() in records:
-            common.already_exists(inv, _dn(data, name))
-            return
+        # ValidateNoDuplicates runs in InternalValidate, before the save that would find a duplicate name.
         clash = next((r for r in records.values() if r["DomainName"].lower() == domain_name.lower()), None)
         if clash:
-            common.fail(inv, f"A remote domain with the domain name '{domain_name}' already exists: "
-                        f"'{clash['Name']}'. Choose a different domain name.", target=domain_name)
+            common.fail(inv, DUPLICATE_DOMAIN.format(domain_name),
+                        "Microsoft.Exchange.Management.SystemConfigurationTasks.DuplicateRemoteDomainException",
+                        category="ResourceExists", target=domain_name)
+            return
+        if name.lower() in records:
+            common.already_exists(inv, _dn(data, name))
             return
         rec = make(data, name, domain_name)
         records[name.lower()] = rec
@@ -90,10 +101,30 @@ def set_remote_domain(inv) -> None:
         if common.name_taken(inv, records, rec, new_name, lambda name: _dn(data, name)):
             return
         old_key = rec["Name"].lower()
+        for key in CHARSET_FIELDS:
+            if key in inv.params and not _charset_ok(inv, key):
+                return
         if not common.set_record(inv, rec):
             return
         if new_name:
             common.rekey(records, rec, old_key, new_name, _dn(data, new_name))
+
+
+def _charset_ok(inv, key: str) -> bool:
+    """A character set Exchange knows (case-insensitive, stored lower-case), or ``$null``/empty to unset it."""
+    value = inv.params[key]
+    text = "" if value is None else str(value)
+    known = [v for v in common.accepted_values("Set-RemoteDomain", key) if not v.startswith("$")]
+    if text == "":
+        inv.params[key] = ""
+        return True
+    match = next((v for v in known if v.lower() == text.lower()), None)
+    if match is None:
+        common.fail(inv, INVALID_CHARSET.format(text, ", ".join(known)), "Microsoft.Exchange.Data.DataValidationException",
+                    category="InvalidData", target=text)
+        return False
+    inv.params[key] = match.lower()
+    return True
 
 
 @common.cmdlet("Remove-RemoteDomain")
