@@ -15,7 +15,11 @@ def test_global_policy_exists(lab: Lab) -> None:
     (policy,) = run(lab, call("Get-ThrottlingPolicy")).output
     assert policy["Name"].startswith("GlobalThrottlingPolicy_") and len(policy["Name"]) == len("GlobalThrottlingPolicy_") + 36
     assert policy["ThrottlingPolicyScope"].value == "Global"
-    assert policy["RCAMaxConcurrency"] == 40 and policy["EWSMaxConcurrency"] == 10
+    # The on-premises global defaults (ThrottlingPolicyDefaults, audit Q6), not the docs' EWSMaxConcurrency 10.
+    assert policy["RCAMaxConcurrency"] == 40 and policy["EWSMaxConcurrency"] == 27
+    assert (policy["EWSMaxSubscriptions"], policy["CPAMaxConcurrency"], policy["PowerShellMaxConcurrency"]) == (5000, 20, 18)
+    assert (policy["EwsMaxBurst"], policy["EwsRechargeRate"], policy["EwsCutoffBalance"]) == (300000, 900000, 3000000)
+    assert (policy["RcaMaxBurst"], policy["RcaRechargeRate"], policy["RcaCutoffBalance"]) == (150000, 900000, "Unlimited")
     assert policy.type_names[0] == "Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy"
 
 
@@ -46,7 +50,11 @@ def test_duplicate_remove_and_global_guard(lab: Lab) -> None:
     run(lab, call("New-ThrottlingPolicy", "NoThrottlingPolicy"))
     assert "already exists" in run(lab, call("New-ThrottlingPolicy", "nothrottlingpolicy")).errors[0].message
     run(lab, call("Set-Mailbox", "jdoe", ThrottlingPolicy="NoThrottlingPolicy"))
-    assert not run(lab, call("Remove-ThrottlingPolicy", "NoThrottlingPolicy", Confirm=False)).errors
+    # Still associated with jdoe: refused without -Force (RemoveThrottlingPolicy.InternalValidate, audit Q6).
+    in_use = run(lab, call("Remove-ThrottlingPolicy", "NoThrottlingPolicy", Confirm=False)).errors
+    assert in_use and in_use[0].message.startswith('Throttling policy "CN=NoThrottlingPolicy,CN=Global Settings,')
+    assert run(lab, call("Get-Mailbox", "jdoe")).output[0]["ThrottlingPolicy"] == "NoThrottlingPolicy"
+    assert not run(lab, call("Remove-ThrottlingPolicy", "NoThrottlingPolicy", Force=True, Confirm=False)).errors
     assert run(lab, call("Get-Mailbox", "jdoe")).output[0]["ThrottlingPolicy"] is None
     glob = run(lab, call("Get-ThrottlingPolicy")).output[0]["Name"]
     assert run(lab, call("Remove-ThrottlingPolicy", glob, Confirm=False)).errors

@@ -255,3 +255,57 @@ def test_remove_ad_permission_confirmation_text(pool):
     text_ = " ".join(str(e) for e in ps.streams.error)
     assert 'Removing Active Directory permission "DB01" for user "ALLEO\\jdoe" with access rights "\'Receive-As\', ' \
            '\'Send-As\'".' in text_
+
+
+# -- throttling (audit Q6; must-change 12, 16) -----------------------------------------------------------------------
+
+def global_policy(pool: RunspacePool) -> t.Any:
+    return next(p for p in ok(invoke(pool, "Get-ThrottlingPolicy")) if str(prop(p, "ThrottlingPolicyScope")) == "Global")
+
+
+def test_global_throttling_defaults(pool):
+    policy = global_policy(pool)
+    expected = {"EWSMaxConcurrency": 27, "EwsMaxBurst": 300000, "EwsRechargeRate": 900000, "EwsCutoffBalance": 3000000,
+                "EWSMaxSubscriptions": 5000, "RCAMaxConcurrency": 40, "RcaMaxBurst": 150000, "RcaRechargeRate": 900000,
+                "CPAMaxConcurrency": 20, "PowerShellMaxConcurrency": 18}
+    assert {name: prop(policy, name) for name in expected} == expected
+    assert str(prop(policy, "RcaCutoffBalance")) == "Unlimited" and str(prop(policy, "IMAPMaxConcurrency")) == "Unlimited"
+
+
+def test_throttling_scope_rules(pool):
+    message, _types, _reason = error(invoke(pool, "New-ThrottlingPolicy", Name="g2", ThrottlingPolicyScope="Global"))
+    assert message == ("The following specified values aren't supported by this cmdlet: 'Global'. The allowed values are: "
+                       "'Regular', 'Organization'.")
+    ok(invoke(pool, "New-ThrottlingPolicy", Name="org1", ThrottlingPolicyScope="Organization"))
+    message, _types, _reason = error(invoke(pool, "New-ThrottlingPolicy", Name="org2", ThrottlingPolicyScope="Organization"))
+    assert message == ("You cannot create a new organization throttling policy in org '' because one already exists. Try "
+                       "to modify the existing organization throttling policy using the Set-ThrottlingPolicy cmdlet.")
+
+
+def test_the_global_policy_is_read_only_without_force_setting_global(pool):
+    name = str(prop(global_policy(pool), "Name"))
+    message, _types, _reason = error(invoke(pool, "Set-ThrottlingPolicy", Identity=name, EWSMaxConcurrency=30))
+    assert message == "The global throttling policy is read-only. Create a new organization throttling policy instead."
+    assert prop(global_policy(pool), "EWSMaxConcurrency") == 27
+    forced = invoke(pool, "Set-ThrottlingPolicy", Identity=name, EWSMaxConcurrency=30, ForceSettingGlobal=True)
+    ok(forced)
+    assert [w.message for w in forced.streams.warning] == [
+        f"Requested changes to the global throttling policy \"{name}\" will be overwritten by Exchange Server upgrade. "
+        "Consider creating a non-global policy instead."]
+    assert prop(global_policy(pool), "EWSMaxConcurrency") == 30
+    message, types, _reason = error(invoke(pool, "Remove-ThrottlingPolicy", Identity=name, Confirm=False))
+    assert message == "The global throttling policy cannot be removed."
+
+
+def test_an_associated_policy_needs_force_to_be_removed(pool):
+    ok(invoke(pool, "New-ThrottlingPolicy", Name="NoThrottlingPolicy"))
+    ok(invoke(pool, "Set-Mailbox", Identity="jdoe", ThrottlingPolicy="NoThrottlingPolicy", Confirm=False))
+    message, _types, _reason = error(invoke(pool, "Remove-ThrottlingPolicy", Identity="NoThrottlingPolicy", Confirm=False))
+    assert message == ("Throttling policy \"CN=NoThrottlingPolicy,CN=Global Settings,CN=Alleo,CN=Microsoft Exchange,"
+                       "CN=Services,CN=Configuration,DC=alleo,DC=intern\" can't be removed because there are currently "
+                       "users associated with the policy. Reset the throttling policy for those users using Set-Mailbox, "
+                       "and then try again.")
+    prompt = invoke(pool, "Remove-ThrottlingPolicy", Identity="NoThrottlingPolicy", Force=True)
+    assert 'Removing throttling policy "NoThrottlingPolicy" with ThrottlingPolicyScope "Regular".' in \
+        " ".join(str(e) for e in prompt.streams.error)
+    ok(invoke(pool, "Remove-ThrottlingPolicy", Identity="NoThrottlingPolicy", Force=True, Confirm=False))

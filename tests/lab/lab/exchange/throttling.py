@@ -15,7 +15,27 @@ ASSOCIATION_TYPES = ["Microsoft.Exchange.Data.Directory.Management.ThrottlingPol
                      "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
 SCOPE_ENUM = {"ThrottlingPolicyScope": "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicyScopeType"}
 NOT_SETTINGS = {"Identity", "Name", "DomainController", "Confirm", "WhatIf", "Force", "ThrottlingPolicyScope",
-                "IsServiceAccount", "ComplianceMaxExpansionDGRecipients", "ComplianceMaxExpansionNestedDGs"}
+                "IsServiceAccount", "ComplianceMaxExpansionDGRecipients", "ComplianceMaxExpansionNestedDGs",
+                "ForceSettingGlobal"}
+# The on-premises global policy's values where they differ from the docs (ThrottlingPolicyDefaults, the
+# non-datacenter branch; audit Q6). Every other setting: the documented default, else Unlimited.
+GLOBAL_DEFAULTS = {
+    "EWSMaxConcurrency": 27, "EwsMaxBurst": 300000, "EwsRechargeRate": 900000, "EwsCutoffBalance": 3000000,
+    "EWSMaxSubscriptions": 5000, "RCAMaxConcurrency": 40, "RcaMaxBurst": 150000, "RcaRechargeRate": 900000,
+    "RcaCutoffBalance": "Unlimited", "CPAMaxConcurrency": 20, "PowerShellMaxConcurrency": 18,
+    "IMAPMaxConcurrency": "Unlimited",
+}
+# Strings of New/Set/Remove-ThrottlingPolicy (audit Q6); on premises the organization id shows as ''.
+ORGANIZATION_EXISTS = ("You cannot create a new organization throttling policy in org '' because one already exists. "
+                       "Try to modify the existing organization throttling policy using the Set-ThrottlingPolicy cmdlet.")
+UNSUPPORTED_SCOPE = ("The following specified values aren't supported by this cmdlet: '{0}'. The allowed values are: "
+                     "'Regular', 'Organization'.")
+GLOBAL_NOT_REMOVABLE = "The global throttling policy cannot be removed."
+IN_USE = ("Throttling policy \"{0}\" can't be removed because there are currently users associated with the policy. "
+          "Reset the throttling policy for those users using Set-Mailbox, and then try again.")
+GLOBAL_READ_ONLY = "The global throttling policy is read-only. Create a new organization throttling policy instead."
+GLOBAL_CHANGED = ("Requested changes to the global throttling policy \"{0}\" will be overwritten by Exchange Server upgrade. "
+                  "Consider creating a non-global policy instead.")
 
 
 def settings_names() -> list[str]:
@@ -40,7 +60,7 @@ def make(data: dict[str, t.Any], name: str, scope: str, guid: str | None = None)
     if scope == "Global":
         documented = common.reference_defaults("Set-ThrottlingPolicy")
         for setting in settings_names():
-            value = documented.get(setting)
+            value = GLOBAL_DEFAULTS.get(setting, documented.get(setting))
             rec[setting] = value if value is not None else "Unlimited"
     else:
         for setting in settings_names():
@@ -83,10 +103,12 @@ def new_throttling_policy(inv) -> None:
         if name.lower() in policies(data):
             common.already_exists(inv, _dn(data, name))
             return
-        if scope == "Global" or (scope == "Organization" and any(
-                p["ThrottlingPolicyScope"] == "Organization" for p in policies(data).values())):
-            common.fail(inv, f"A throttling policy with scope {scope} already exists. There can only be one "
-                        f"{scope}-scoped throttling policy.", target=name)
+        if scope == "Global":
+            common.fail(inv, UNSUPPORTED_SCOPE.format(scope), "Microsoft.Exchange.Configuration.Tasks.TaskException",
+                        category="InvalidArgument", target=name)
+            return
+        if scope == "Organization" and any(p["ThrottlingPolicyScope"] == "Organization" for p in policies(data).values()):
+            common.fail(inv, ORGANIZATION_EXISTS, category="InvalidOperation", target=name)
             return
         rec = make(data, name, scope)
         for key, value in inv.params.items():
@@ -97,7 +119,7 @@ def new_throttling_policy(inv) -> None:
     inv.write(_render(rec))
 
 
-@common.cmdlet("Set-ThrottlingPolicy")
+@common.cmdlet("Set-ThrottlingPolicy", extra_parameters={"ForceSettingGlobal": "SwitchParameter"})
 def set_throttling_policy(inv) -> None:
     with inv.store.write() as data:
         rec = common.find_one(inv, policies(data).values(), inv.params["Identity"])
@@ -109,7 +131,16 @@ def set_throttling_policy(inv) -> None:
             return
         if inv.has("IsServiceAccount"):
             inv.params["IsServiceAccount"] = bool(inv.params["IsServiceAccount"])
-        if not common.set_record(inv, rec, ("Identity", "Force")):
+        if rec["ThrottlingPolicyScope"] == "Global":
+            if not inv.params.get("ForceSettingGlobal"):
+                common.fail(inv, GLOBAL_READ_ONLY, category="InvalidOperation", target=rec["Identity"])
+                return
+            inv.warn(GLOBAL_CHANGED.format(rec["Name"]))
+        if common.stored(inv.params.get("ThrottlingPolicyScope")) == "Global":
+            common.fail(inv, UNSUPPORTED_SCOPE.format("Global"), "Microsoft.Exchange.Configuration.Tasks.TaskException",
+                        category="InvalidArgument", target=rec["Identity"])
+            return
+        if not common.set_record(inv, rec, ("Identity", "Force", "ForceSettingGlobal")):
             return
         if new_name:
             common.rekey(policies(data), rec, old_key, new_name, _dn(data, new_name))
@@ -125,9 +156,16 @@ def remove_throttling_policy(inv) -> None:
         if rec is None:
             return
         if rec["ThrottlingPolicyScope"] == "Global":
-            common.fail(inv, f"The global throttling policy '{rec['Name']}' can't be removed.", target=rec["Name"])
+            common.fail(inv, GLOBAL_NOT_REMOVABLE, "System.InvalidOperationException", category="InvalidOperation",
+                        target=rec["Name"])
             return
-        common.confirm(inv, f"Removing throttling policy \"{rec['Identity']}\".")
+        associated = [u for u in recipients.users(data).values()
+                      if (u.get("throttling_policy") or "").lower() == rec["Name"].lower()]
+        if associated and not inv.params.get("Force"):
+            common.fail(inv, IN_USE.format(rec["DistinguishedName"]), category="InvalidOperation", target=rec["Name"])
+            return
+        common.confirm(inv, f"Removing throttling policy \"{rec['Identity']}\" with ThrottlingPolicyScope "
+                            f"\"{rec['ThrottlingPolicyScope']}\".")
         del policies(data)[rec["Name"].lower()]
         for user in recipients.users(data).values():
             if (user.get("throttling_policy") or "").lower() == rec["Name"].lower():
