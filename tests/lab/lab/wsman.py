@@ -128,23 +128,30 @@ def fault_runspace_limit(limit: int, *, policy_dn: str, owner_sid: str, server: 
     return WSManFault(RUNSPACE_LIMIT_CODE, message, subcode="w:InternalError")
 
 
+# wsmerror.h (audit Q9): the service-level quotas ERROR_WSMAN_QUOTA_MAX_SHELLS_USER (0x803381A5) and
+# ERROR_WSMAN_QUOTA_MAX_OPERATIONS_USER (0x803381A6); commands per shell 0x803381E9 with subcode w:InternalError.
+MAX_SHELLS_USER_CODE = 0x803381A5
+MAX_OPERATIONS_USER_CODE = 0x803381A6
+MAX_COMMANDS_PER_SHELL_CODE = 0x803381E9
+
+
 def fault_wsman_max_shells(limit: int) -> WSManFault:
-    return WSManFault(2150859236, "The WS-Management service cannot process the request. This user is allowed a maximum number "
+    return WSManFault(MAX_SHELLS_USER_CODE, "The WS-Management service cannot process the request. This user is allowed a maximum number "
                       f"of {limit} concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.",
                       subcode="w:QuotaLimit")
 
 
 def fault_max_commands_per_shell() -> WSManFault:
-    return WSManFault(2150859241, "The WS-Management service cannot process the request. The maximum number of concurrent "
-                      "commands per shell has been exceeded. Retry the request later or raise the Maximum Commands per Shell quota.",
-                      subcode="w:QuotaLimit")
+    return WSManFault(MAX_COMMANDS_PER_SHELL_CODE, "The WS-Management service cannot process the request. The maximum number "
+                      "of concurrent commands per shell has been exceeded. Retry the request later or raise the Maximum "
+                      "Commands per Shell quota.", subcode="w:InternalError")
 
 
-def fault_throttled() -> WSManFault:
-    # Injected throttling: the per-user operation quota (ERROR_WSMAN_QUOTA_MAX_OPERATIONS_USER_PPQ, unverified text).
-    return WSManFault(2150859240, "The WS-Management service cannot process the request. This user has exceeded the maximum "
-                      "number of concurrent operations. Retry the request later or raise the quota for this user.",
-                      subcode="w:QuotaLimit")
+def fault_throttled(limit: int = 1500) -> WSManFault:
+    """Injected throttling: the per-user operation quota (1500 by default), with WinRM's text (audit Q9)."""
+    return WSManFault(MAX_OPERATIONS_USER_CODE, "The WS-Management service cannot process the request. This user is allowed a "
+                      f"maximum number of {limit} concurrent operations, which has been exceeded. Close existing operations "
+                      "for this user, or raise the quota for this user.", subcode="w:QuotaLimit")
 
 
 def fault_internal(message: str = "The WS-Management service cannot process the request because of an internal error.") -> WSManFault:

@@ -309,3 +309,68 @@ def test_an_associated_policy_needs_force_to_be_removed(pool):
     assert 'Removing throttling policy "NoThrottlingPolicy" with ThrottlingPolicyScope "Regular".' in \
         " ".join(str(e) for e in prompt.streams.error)
     ok(invoke(pool, "Remove-ThrottlingPolicy", Identity="NoThrottlingPolicy", Force=True, Confirm=False))
+
+
+# -- WinRM quota faults (audit Q9; must-change 14) ---------------------------------------------------------------------
+
+def test_winrm_quota_faults_codes_subcodes_and_texts():
+    from lab import wsman  # pylint: disable=import-outside-toplevel
+
+    shells = wsman.fault_wsman_max_shells(30)
+    assert (shells.code, shells.subcode) == (0x803381A5, "w:QuotaLimit") and shells.code == 2150859173
+    operations = wsman.fault_throttled()
+    assert operations.code == 0x803381A6 == 2150859174
+    assert operations.message == ("The WS-Management service cannot process the request. This user is allowed a maximum "
+                                  "number of 1500 concurrent operations, which has been exceeded. Close existing operations "
+                                  "for this user, or raise the quota for this user.")
+    commands = wsman.fault_max_commands_per_shell()
+    assert (commands.code, commands.subcode) == (2150859241, "w:InternalError")
+
+
+def test_the_injected_throttle_reaches_the_client_as_winrms_operations_quota(lab_env):
+    from pypsrp.exceptions import WSManFaultError  # pylint: disable=import-outside-toplevel
+
+    lab_env.inject_fault("throttle", host="EX01", action="Create")
+    with pytest.raises(WSManFaultError) as exc:
+        RunspacePool(lab_env.wsman("EX01"), configuration_name="Microsoft.Exchange").open()
+    assert exc.value.code == 2150859174 and "maximum number of 1500 concurrent operations" in exc.value.reason
+
+
+# -- .NET enum type names (audit Q2, Q7; must-change 15) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("cmdlet, params, prop_name, type_name", [
+    ("Get-ReceiveConnector", {"Identity": "EX01\\Default EX01"}, "PermissionGroups", "Microsoft.Exchange.Data.PermissionGroups"),
+    ("Get-ReceiveConnector", {"Identity": "EX01\\Default EX01"}, "SizeEnabled", "Microsoft.Exchange.Data.SizeMode"),
+    ("Get-ImapSettings", {"Server": "EX01"}, "LogFileRollOverSettings", "Microsoft.Exchange.Diagnostics.LogFileRollOver"),
+    ("Get-ImapSettings", {"Server": "EX01"}, "ExtendedProtectionPolicy",
+     "Microsoft.Exchange.Data.Directory.SystemConfiguration.ExtendedProtectionTokenCheckingMode"),
+])
+def test_enum_type_names(pool, cmdlet, params, prop_name, type_name):
+    obj = ok(invoke(pool, cmdlet, **params))[0]
+    value = prop(obj, prop_name)
+    assert getattr(value, "types", [None])[0] == type_name
+
+
+def test_error_policies_type_name(pool):
+    ok(invoke(pool, "New-SendConnector", Name="fax", AddressSpaces=["fax.alleo.intern"], SmartHosts=["10.0.0.7"],
+              ErrorPolicies="DowngradeDnsFailures", Confirm=False))
+    assert prop(send(pool), "ErrorPolicies").types[0] == "Microsoft.Exchange.Data.ErrorPolicies"
+
+
+# -- New-Mailbox / Set-Mailbox weak password (must-change 17) ----------------------------------------------------------
+
+WEAK = ("Active Directory operation failed on DC01.alleo.intern. The password is invalid. Unable to update the password. "
+        "The value provided for the new password does not meet the length, complexity, or history requirements of the domain.")
+
+
+def test_weak_password_text(lab_env):
+    from lab.model import CommandCall, SecureString, SessionInfo  # pylint: disable=import-outside-toplevel
+
+    admin = SessionInfo("EX01", "exchange", "ALLEO\\Administrator")
+    new = lab_env.lab.run_pipeline(admin, [CommandCall("New-Mailbox", [("Name", "weak"), ("Password", SecureString("abc")),
+                                                                       ("UserPrincipalName", "weak@alleo.intern")])])
+    assert [e.message for e in new.errors] == [WEAK]
+    assert new.errors[0].exception_type == "Microsoft.Exchange.Data.Directory.ADInvalidPasswordException"
+    changed = lab_env.lab.run_pipeline(admin, [CommandCall("Set-Mailbox", [("Identity", "jdoe"), ("Password", SecureString("abc")),
+                                                                           ("ThrottlingPolicy", None)])])
+    assert [e.message for e in changed.errors] == [WEAK] and "abc" not in WEAK

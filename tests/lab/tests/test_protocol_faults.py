@@ -89,7 +89,7 @@ def test_fault_at_reply_position_k_of_a_run(lab_env) -> None:
         lab_env.inject_fault("throttle", host="EX01", skip=k - 1)
         with pytest.raises(WSManFaultError) as exc:
             run(lab_env, "EX01")
-        assert exc.value.code == 2150859240
+        assert exc.value.code == 2150859174
         log = lab_env.requests()
         assert [entry["host_seq"] for entry in log if entry["fault"]] == [k]
         assert log[k - 1]["host_seq"] == k and log[k - 1]["status"] == 500

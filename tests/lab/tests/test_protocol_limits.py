@@ -120,7 +120,7 @@ def test_injected_shell_not_found_and_throttling(lab_env) -> None:
     lab_env.inject_fault("throttle", host="EX01", action="Create")
     with pytest.raises(WSManFaultError) as exc:
         pool.open()
-    assert exc.value.code == 2150859240
+    assert exc.value.code == 2150859174      # ERROR_WSMAN_QUOTA_MAX_OPERATIONS_USER (0x803381A6)
     pool = RunspacePool(lab_env.wsman("EX01"), configuration_name="Microsoft.Exchange")
     pool.open()
     lab_env.inject_fault("shell_not_found", host="EX01")

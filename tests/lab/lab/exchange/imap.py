@@ -14,8 +14,8 @@ TYPE_NAMES = ["Microsoft.Exchange.Data.Directory.SystemConfiguration.Imap4AdConf
 SYSCONF = "Microsoft.Exchange.Data.Directory.SystemConfiguration"
 ENUMS = {"LoginType": f"{SYSCONF}.LoginOptions", "MessageRetrievalMimeFormat": f"{SYSCONF}.MimeTextFormat",
          "CalendarItemRetrievalOption": f"{SYSCONF}.CalendarItemRetrievalOptions",
-         "LogFileRollOverSettings": f"{SYSCONF}.LogFileRollOver",
-         "ExtendedProtectionPolicy": "Microsoft.Exchange.Data.Directory.ExtendedProtectionTokenCheckingMode"}
+         "LogFileRollOverSettings": "Microsoft.Exchange.Diagnostics.LogFileRollOver",
+         "ExtendedProtectionPolicy": f"{SYSCONF}.ExtendedProtectionTokenCheckingMode"}
 RESTART_WARNING = ("Changes to IMAP4 settings will only take effect after all Microsoft Exchange IMAP4 services are "
                    "restarted on server {0}.")
 

@@ -12,11 +12,11 @@ TYPE_NAMES = ["Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConn
               "Microsoft.Exchange.Data.Directory.ADConfigurationObject", "Microsoft.Exchange.Data.Directory.ADObject",
               "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
 SYSCONF = "Microsoft.Exchange.Data.Directory.SystemConfiguration"
-ENUMS = {"AuthMechanism": f"{SYSCONF}.AuthMechanisms", "PermissionGroups": f"{SYSCONF}.PermissionGroups",
+ENUMS = {"AuthMechanism": f"{SYSCONF}.AuthMechanisms", "PermissionGroups": "Microsoft.Exchange.Data.PermissionGroups",
          "TransportRole": f"{SYSCONF}.ServerRole", "ProtocolLoggingLevel": "Microsoft.Exchange.Data.ProtocolLoggingLevel",
          "MessageRateSource": f"{SYSCONF}.MessageRateSourceFlags",
          "ExtendedProtectionPolicy": f"{SYSCONF}.ExtendedProtectionPolicySetting",
-         "SizeEnabled": f"{SYSCONF}.SizeMode"}
+         "SizeEnabled": "Microsoft.Exchange.Data.SizeMode"}
 ALL_V4 = "0.0.0.0-255.255.255.255"
 ALL_V6 = "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 FULL_AUTH = "Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"

@@ -27,7 +27,11 @@ RESULT_SIZE_WARNING = ("By default, only the first 1000 items are returned. Use 
                        "aware that, depending on the actual number of items, returning all items can take a long "
                        "time and consume a large amount of memory. Also, we don't recommend storing the results in "
                        "a variable. Instead, pipe the results to another task or script to perform batch changes.")
-PASSWORD_POLICY_TEXT = "The password does not meet the length, complexity, or history requirement of the domain."
+# DirectoryStrings.ExceptionADInvalidPassword (ADDataSession; audit must-change 17): {0} is the domain controller.
+PASSWORD_POLICY_TEXT = ("Active Directory operation failed on {0}. The password is invalid. Unable to update the password. "
+                        "The value provided for the new password does not meet the length, complexity, or history "
+                        "requirements of the domain.")
+INVALID_PASSWORD_EXC = "Microsoft.Exchange.Data.Directory.ADInvalidPasswordException"
 
 
 def users(data: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -245,7 +249,7 @@ def new_mailbox(inv) -> None:
             common.report_not_found(inv, database)
             return
         if password is not None and not password_ok(password.reveal(), sam):
-            common.fail(inv, PASSWORD_POLICY_TEXT, "Microsoft.Exchange.Data.Directory.ADConstraintViolationException",
+            common.fail(inv, PASSWORD_POLICY_TEXT.format(common.domain(data)["dc"]), INVALID_PASSWORD_EXC,
                         category="NotSpecified", target=name)
             return
         domain = common.domain(data)
@@ -288,6 +292,12 @@ def set_mailbox(inv) -> None:
     with inv.store.write() as data:
         user = find_user(inv, data, inv.params["Identity"], mailbox_only=True)
         if user is None:
+            return
+        password = inv.params.get("Password")
+        if password is not None and not password_ok(password.reveal(), user["sam"]):
+            # Nothing of the call is applied: the password is checked before any other change is saved.
+            common.fail(inv, PASSWORD_POLICY_TEXT.format(common.domain(data)["dc"]), INVALID_PASSWORD_EXC,
+                        category="NotSpecified", target=user["name"])
             return
         changed = False
         if inv.has("ThrottlingPolicy"):

@@ -15,7 +15,7 @@ TYPE_NAMES = ["Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendCon
 SYSCONF = "Microsoft.Exchange.Data.Directory.SystemConfiguration"
 ENUMS = {"SmartHostAuthMechanism": f"{SYSCONF}.SmtpSendConnectorConfig+AuthMechanisms",
          "ProtocolLoggingLevel": "Microsoft.Exchange.Data.ProtocolLoggingLevel",
-         "TlsAuthLevel": "Microsoft.Exchange.Data.TlsAuthLevel", "ErrorPolicies": f"{SYSCONF}.ErrorPolicies",
+         "TlsAuthLevel": "Microsoft.Exchange.Data.TlsAuthLevel", "ErrorPolicies": "Microsoft.Exchange.Data.ErrorPolicies",
          "ConnectorType": f"{SYSCONF}.TenantConnectorType"}
 # DirectoryStrings.SmartHostNotSet (SmtpSendConnectorConfig.ValidateWrite) and
 # Strings.DNSRoutingEnabledMustNotBeSpecified (lab-fidelity-audit Q1).
