@@ -96,8 +96,10 @@ endef
 test-unit: collection
 	$(call pytest_dir,tests/unit)
 
+# After the lab's tests: how much of what the lab says is sourced (tests/lab/FIDELITY.md, by status).
 test-lab: collection
 	$(call pytest_dir,tests/lab/tests)
+	@$(BIN)/python tests/lab/fidelity_share.py --check
 
 test-integration: collection
 	$(call pytest_dir,tests/integration)
