@@ -1,10 +1,21 @@
 """What a WinRS cmd shell on a lab host runs: a few canned commands and the collection's plan runner.
 
 ``powershell -EncodedCommand <base64 UTF-16LE>`` (any spelling PowerShell accepts, which includes
-pywinrm's ``-encodedcommand``) is decoded; when the script is exactly the collection's runner
-(``plugins/module_utils/windows_plan.py``: ``RUNNER_PREFIX`` + base64 plan + ``RUNNER_SUFFIX``), each
-plan step runs through ``lab.run_pipeline`` and the stdout is what the runner prints: one marker line
-with the base64 JSON results. Any other script fails: the lab never pretends to run PowerShell.
+pywinrm's ``-encodedcommand``) is decoded; when the script is the runner the lab knows, each plan step runs
+through ``lab.run_pipeline`` and the stdout is what the runner prints: one marker line with the base64 JSON
+results. Any other script fails: the lab never pretends to run PowerShell.
+
+The lab reads the runner and its plan on its own, from the documented format, never with the collection's code:
+
+- the runner is recognised by its text with the plan literal taken out (``FromBase64String('<plan>')``): the
+  SHA-256 of that template must be ``RUNNER_TEMPLATE_SHA256``, the runner the lab was checked against. A changed
+  runner fails until someone checks what it does and pins its new digest here;
+- the allow-list is the one in that runner (``-notmatch '<pattern>'``), as a real host applies it;
+- the plan is base64 of raw-deflated (no zlib header) compact UTF-8 JSON ``{"v": 1, "x": stop_on_error,
+  "s": [{"c": cmdlet, "p": [{"k": name, "v": tagged}]}]}``, values tagged ``{"t": kind, "v": value}`` with the
+  kinds n, s, i, l, f, b, x (base64 bytes), k (SecureString), a (list), h (list of {k, v}); anything else is a
+  plan the lab does not understand, reported as the runner's ``z`` error;
+- the output is ``XPCR1:`` + base64 of the UTF-8 JSON ``{"v": 1, "s": [{"c", "s", "o", "e", "w"}], "z"?}``.
 """
 
 from __future__ import annotations
@@ -12,31 +23,73 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import functools
-import importlib.util
+import hashlib
 import json
-import os
 import re
 import typing as t
+import zlib
 
 from .model import CommandCall, LabEnum, LabObject, SecureString, SessionInfo
 
-PLAN_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir,
-                           "plugins", "module_utils", "windows_plan.py")
 MAX_COMMAND_LINE = 8191
+RESULT_MARKER = "XPCR1:"
+PLAN_VERSION = 1
+PLAN_PLACEHOLDER = "__XPC_PLAN__"
+# The runner the lab was checked against (windows_plan.RUNNER_SCRIPT with its plan literal as __XPC_PLAN__).
+RUNNER_TEMPLATE_SHA256 = "56b4f5786326ce8cf16a1ea0f73ebc1d0d126e766ad1ccb476ce14996c745230"
+_PLAN_LITERAL = re.compile(r"\[Convert\]::FromBase64String\('([A-Za-z0-9+/=]*)'\)")
+_ALLOW = re.compile(r"-notmatch '([^']*)'")
+_KINDS = frozenset("nsilfbxkah")
 NOT_RUNNER_TEXT = ("The xphone.connect lab runs only the collection's Windows plan runner "
                    "(plugins/module_utils/windows_plan.py RUNNER_SCRIPT with a base64 plan); it never pretends "
                    "to run arbitrary PowerShell. The script sent was not the runner.\r\n")
 _B64 = re.compile(r"^[A-Za-z0-9+/=]+$")
 
 
-@functools.lru_cache(maxsize=1)
-def plan_module() -> t.Any:
-    """The collection's windows_plan module, loaded from its file (the lab does not need Ansible)."""
-    spec = importlib.util.spec_from_file_location("xphone_windows_plan", os.path.normpath(PLAN_MODULE))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+class PlanError(ValueError):
+    """A plan the lab does not understand (the runner would fail on it the same way)."""
+
+
+def runner_template(script: str) -> tuple[str, str] | None:
+    """(template, plan literal) when ``script`` holds exactly one plan literal, else None."""
+    found = _PLAN_LITERAL.findall(script)
+    if len(found) != 1:
+        return None
+    return _PLAN_LITERAL.sub(f"[Convert]::FromBase64String('{PLAN_PLACEHOLDER}')", script), found[0]
+
+
+def template_digest(template: str) -> str:
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()
+
+
+def decode_plan(literal: str) -> dict[str, t.Any]:
+    """The plan document from its literal, by the documented format (raw deflate, compact JSON, version 1)."""
+    try:
+        document = json.loads(zlib.decompress(base64.b64decode(literal, validate=True), -15).decode("utf-8"))
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as err:
+        raise PlanError(f"the plan is not base64 of raw-deflated UTF-8 JSON: {err}") from None
+    if not isinstance(document, dict) or document.get("v") != PLAN_VERSION or not isinstance(document.get("s"), list):
+        raise PlanError(f"the plan is not a version {PLAN_VERSION} plan document")
+    for step in document["s"]:
+        if not isinstance(step, dict) or not isinstance(step.get("c"), str) or not isinstance(step.get("p", []), list):
+            raise PlanError("a plan step is not {c: cmdlet, p: [parameters]}")
+        for param in step.get("p") or []:
+            if not isinstance(param, dict) or not isinstance(param.get("k"), str) or not isinstance(param.get("v"), dict):
+                raise PlanError("a parameter is not {k: name, v: tagged value}")
+            _check_tags(param["v"])
+    return document
+
+
+def _check_tags(tagged: t.Any) -> None:
+    if not isinstance(tagged, dict) or tagged.get("t") not in _KINDS:
+        kind = tagged.get("t") if isinstance(tagged, dict) else repr(tagged)
+        raise PlanError(f"kind {kind}")    # the runner's own words: throw "kind $($t.t)"
+    if tagged["t"] == "a":
+        for item in tagged.get("v") or []:
+            _check_tags(item)
+    if tagged["t"] == "h":
+        for entry in tagged.get("v") or []:
+            _check_tags(entry.get("v") if isinstance(entry, dict) else None)
 
 
 def _not_recognized(name: str) -> tuple[bytes, bytes, int]:
@@ -93,14 +146,17 @@ def _powershell(lab: t.Any, session: SessionInfo, args: list[str]) -> tuple[byte
     except (binascii.Error, UnicodeDecodeError):
         return b"", b"Cannot process the command because the value specified with -EncodedCommand is not properly " \
                     b"encoded. The value must be Base64 encoded.\r\n", 1
-    plan = plan_module()
-    if not (script.startswith(plan.RUNNER_PREFIX) and script.endswith(plan.RUNNER_SUFFIX)):
+    parts = runner_template(script)
+    if parts is None or template_digest(parts[0]) != RUNNER_TEMPLATE_SHA256:
         return b"", NOT_RUNNER_TEXT.encode(), 1
-    literal = script[len(plan.RUNNER_PREFIX):len(script) - len(plan.RUNNER_SUFFIX)]
-    if not _B64.match(literal):
-        return b"", NOT_RUNNER_TEXT.encode(), 1
-    document = plan.decode_plan(literal)
-    return run_plan_document(lab, session, document), b"", 0
+    template, literal = parts
+    allow = _ALLOW.search(template)
+    try:
+        document = decode_plan(literal)
+    except PlanError as err:
+        return _result_line({"v": 1, "s": [], "z": {"m": str(err), "g": "InvalidData", "f": "PlanNotUnderstood",
+                                                    "x": "System.Management.Automation.RuntimeException", "t": True}}), b"", 0
+    return run_plan_document(lab, session, document, allow.group(1) if allow else "^$"), b"", 0
 
 
 def _value(tagged: dict[str, t.Any]) -> t.Any:
@@ -153,9 +209,10 @@ def _error(err: t.Any, terminating: bool) -> dict[str, t.Any]:
             "t": terminating}
 
 
-def run_plan_document(lab: t.Any, session: SessionInfo, document: dict[str, t.Any]) -> bytes:
-    plan = plan_module()
-    allowed = re.compile(plan.ALLOWED_PATTERN.replace("\\z", "\\Z"), re.I)
+def run_plan_document(lab: t.Any, session: SessionInfo, document: dict[str, t.Any], allow_pattern: str) -> bytes:
+    """Each step as the runner does it: refused unless its cmdlet matches the runner's allow pattern (.NET ``\\z`` is
+    Python's ``\\Z``), stopping after a failed step when the plan says so."""
+    allowed = re.compile(allow_pattern.replace("\\z", "\\Z"), re.I)
     windows_session = dataclasses.replace(session, endpoint="windows")
     results: list[dict[str, t.Any]] = []
     stop = False
@@ -181,5 +238,9 @@ def run_plan_document(lab: t.Any, session: SessionInfo, document: dict[str, t.An
         if errors and document.get("x"):
             stop = True
         results.append({"c": name, "s": 0, "o": output, "e": errors, "w": warnings})
-    text = json.dumps({"v": 1, "s": results}, separators=(",", ":"), ensure_ascii=False)
-    return f"{plan.RESULT_MARKER}{base64.b64encode(text.encode('utf-8')).decode('ascii')}\r\n".encode("ascii")
+    return _result_line({"v": 1, "s": results})
+
+
+def _result_line(document: dict[str, t.Any]) -> bytes:
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return f"{RESULT_MARKER}{base64.b64encode(text.encode('utf-8')).decode('ascii')}\r\n".encode("ascii")

@@ -6,7 +6,10 @@ The ``lab`` fixture (a fresh ``Lab.load()``) is in this folder's conftest.py.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
+import os
 import typing as t
 import urllib.error
 import urllib.request
@@ -49,6 +52,18 @@ def invoke(pool: RunspacePool, cmdlet: str, **params: t.Any) -> PowerShell:
         ps.add_parameter(key, value)
     ps.invoke()
     return ps
+
+
+@functools.lru_cache(maxsize=1)
+def collection_plan_module() -> t.Any:
+    """The collection's windows_plan module, loaded from its file: the client side of a plan in the lab's tests
+    (the lab itself reads plans with its own code, lab/winrs_exec.py)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "plugins",
+                        "module_utils", "windows_plan.py")
+    spec = importlib.util.spec_from_file_location("xphone_windows_plan", os.path.normpath(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 def control(uri: str, path: str, method: str = "GET", body: dict[str, t.Any] | None = None) -> tuple[int, t.Any]:
