@@ -16,6 +16,7 @@ import datetime
 import decimal
 import enum
 import logging
+import re
 import threading
 import typing as t
 import uuid
@@ -34,10 +35,24 @@ from psrpcore.types import (
     PSType,
     PSDict,
     PSList,
+    PSRPMessageType,
+    WarningRecord,
 )
 from psrpcore.types._enum import PSEnumMeta
 
 from . import wsman
+
+# Characters XML 1.0 cannot carry, and the start of an escape sequence: CLIXML writes them as _xHHHH_ (MS-PSRP
+# 2.2.5.3.2). psrpcore escapes property strings but writes a <ToString> as it is, so a NUL in an error message made
+# the whole reply unreadable to the client; the lab escapes every ToString it sets (pypsrp decodes them).
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ESCAPE_START = re.compile("_(x[0-9A-Fa-f]{4}_)")
+
+
+def clixml_escape(text: str) -> str:
+    """``text`` as CLIXML writes a string: ``_x`` escapes first, then the characters XML cannot carry."""
+    text = _ESCAPE_START.sub(r"_x005F_\1", text)
+    return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 from .model import CmdletError, CommandCall, LabEnum, LabObject, PipelineResult, SecureString
 from .shells import Shell
 
@@ -120,7 +135,7 @@ def to_ps(value: t.Any) -> t.Any:
         for name, val in value.properties.items():
             obj.PSObject.adapted_properties.append(PSNoteProperty(name, to_ps(val)))
         if value.to_string is not None:
-            obj.PSObject.to_string = value.to_string
+            obj.PSObject.to_string = clixml_escape(value.to_string)
         return obj
     if isinstance(value, SecureString):
         return "System.Security.SecureString"
@@ -143,27 +158,32 @@ def _category(name: str) -> ErrorCategory:
 def _exception(err: CmdletError) -> NETException:
     exc = NETException(Message=err.message, HResult=-2146233087)
     exc.PSObject.type_names = [err.exception_type] + [n for n in exc.PSObject.type_names if n != err.exception_type]
+    exc.PSObject.to_string = clixml_escape(err.message)
     return exc
 
 
 def _category_info(err: CmdletError, activity: str) -> ErrorCategoryInfo:
     target = err.target
-    return ErrorCategoryInfo(
+    info = ErrorCategoryInfo(
         Category=_category(err.category),
         Activity=activity,
         Reason=err.reason,
         TargetName="" if target is None else str(target),
         TargetType="" if target is None else ("String" if isinstance(target, str) else type(target).__name__),
     )
+    info.PSObject.to_string = clixml_escape(str(info))
+    return info
 
 
 def error_record(err: CmdletError, activity: str) -> ErrorRecord:
-    return ErrorRecord(
+    record = ErrorRecord(
         Exception=_exception(err),
         CategoryInfo=_category_info(err, activity),
         TargetObject=to_ps(err.target),
         FullyQualifiedErrorId=err.error_id or err.reason,
     )
+    record.PSObject.to_string = clixml_escape(err.message)
+    return record
 
 
 def commands_of(metadata: t.Any) -> list[CommandCall]:
@@ -286,10 +306,13 @@ class PsrpShell(Shell):
         for obj in result.output:
             pipe.write_output(to_ps(obj))
         for err in result.errors:
-            pipe.write_error(_exception(err), _category_info(err, activity), target_object=to_ps(err.target),
-                             fully_qualified_error_id=err.error_id or err.reason)
+            # As pipe.write_error does, with the record's ToString escaped.
+            pipe.prepare_message(error_record(err, activity), message_type=PSRPMessageType.ErrorRecord)
         for text in result.warnings:
-            pipe.write_warning(str(text))
+            warning = WarningRecord(Message=str(text))
+            warning.PSObject.to_string = clixml_escape(str(text))
+            warning.serialize_extended_info = False
+            pipe.prepare_message(warning, message_type=PSRPMessageType.WarningRecord)
         for text in result.verbose:
             pipe.write_verbose(str(text))
         if result.terminating_error is not None:

@@ -456,7 +456,7 @@ class LabServer:
         self.hold_release = threading.Event()
         self._held = 0
         self._held_lock = threading.Lock()
-        self.shells = ShellTable()
+        self.shells = ShellTable(float((lab.topology.get("limits") or {}).get("shell_idle_timeout_s") or 7200))
         limits = dict(lab.topology.get("limits") or {})
         self.limits = limits
         self.accounts = auth.Accounts(lab.accounts, int(limits.get("lockout_threshold") or 0),
@@ -613,6 +613,7 @@ class LabServer:
         """Answer one authenticated request (or decide to reset or hold its connection)."""
         req = None
         entry = None
+        self.shells.expire_idle()
         try:
             req = wsman.parse_request(plain)
             entry = self.stats.request(lst.host, req.action, endpoint, req.shell_id)
@@ -723,7 +724,8 @@ class LabServer:
         self._add_shell(shell, lst, endpoint, principal)
         return wsman.create_response(req, shell_id, lst.url("/PowerShell" if endpoint == "exchange" else "/wsman"),
                                      owner=principal, client_ip=client_ip,
-                                     input_streams=shell.input_streams, output_streams=shell.output_streams)
+                                     input_streams=shell.input_streams, output_streams=shell.output_streams,
+                                     idle_timeout=self.shells.idle_timeout)
 
     def _quota(self, lst: Listener, endpoint: str,
                principal: str) -> tuple[int, str | None, t.Callable[[int], wsman.WSManFault]]:

@@ -35,6 +35,8 @@ class Shell:
         self.commands: dict[str, t.Any] = {}
         self.closed = False
         self.created = time.time()
+        self.last_active = time.monotonic()
+        self.receiving = 0
 
     def check_command_quota(self) -> None:
         """Called under ``cond`` before a command is added."""
@@ -44,14 +46,19 @@ class Shell:
     def wait(self, predicate: t.Callable[[], bool], timeout: float) -> bool:
         """Wait under ``cond`` until predicate() or the shell closes; False on timeout."""
         deadline = time.monotonic() + timeout
-        while not predicate():
-            if self.closed:
-                raise wsman.fault_shell_not_found(self.shell_id)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.cond.wait(remaining)
-        return True
+        self.receiving += 1         # a shell waiting for output is in use, not idle
+        try:
+            while not predicate():
+                if self.closed:
+                    raise wsman.fault_shell_not_found(self.shell_id)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.cond.wait(remaining)
+            return True
+        finally:
+            self.receiving -= 1
+            self.last_active = time.monotonic()
 
     # Implemented by subclasses; each returns the SOAP response bytes.
     def command(self, req: wsman.Request) -> bytes:
@@ -73,7 +80,10 @@ class Shell:
 
 
 class ShellTable:
-    def __init__(self) -> None:
+    def __init__(self, idle_timeout: float = 7200.0) -> None:
+        # WinRM's IdleTimeout (7200 s by default): a shell nobody sent a request for that long is deleted, so a
+        # client that leaks shells cannot hold the user's quota for ever.
+        self.idle_timeout = idle_timeout
         self._lock = threading.Lock()
         self._shells: dict[str, Shell] = {}
         self._opened: collections.Counter[str] = collections.Counter()
@@ -122,7 +132,21 @@ class ShellTable:
         # Another user's (or host's) shell is as good as missing.
         if shell is None or shell.session.host != host or shell.session.user.lower() != user.lower():
             raise wsman.fault_shell_not_found(shell_id or "")
+        shell.last_active = time.monotonic()
         return shell
+
+    def expire_idle(self, now: float | None = None) -> int:
+        """Delete the shells idle for longer than ``idle_timeout`` (their clients then get "shell not found");
+        returns how many. A shell with a Receive waiting for output is not idle."""
+        if not self.idle_timeout:
+            return 0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            ids = [sid for sid, s in self._shells.items()
+                   if now - s.last_active > self.idle_timeout and not getattr(s, "receiving", 0)]
+        for sid in ids:
+            self.remove(sid)
+        return len(ids)
 
     def remove(self, shell_id: str) -> Shell | None:
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
@@ -249,8 +250,14 @@ def envelope(req: Request, body: str, *, action: str | None = None, extra_header
     ).encode("utf-8")
 
 
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value: str) -> str:
-    """Element text; CR as a character reference, which an XML parser would otherwise fold into LF."""
+    """Element text; CR as a character reference, which an XML parser would otherwise fold into LF. Characters XML 1.0
+    cannot carry at all (NUL and the other C0 controls but tab, LF and CR) are written as ``_xHHHH_``, so the reply
+    stays readable."""
+    value = _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     return escape(value).replace("\r", "&#13;")
 
 
@@ -274,7 +281,7 @@ def fault_envelope(fault: WSManFault, req: Request | None) -> bytes:
 
 
 def create_response(req: Request, shell_id: str, endpoint_url: str, *, owner: str, client_ip: str,
-                    input_streams: str, output_streams: str, extra: str = "") -> bytes:
+                    input_streams: str, output_streams: str, extra: str = "", idle_timeout: float = 7200.0) -> bytes:
     body = (
         f"<x:ResourceCreated><a:Address>{escape(endpoint_url)}</a:Address><a:ReferenceParameters>"
         f"<w:ResourceURI>{escape(req.resource_uri)}</w:ResourceURI>"
@@ -282,7 +289,7 @@ def create_response(req: Request, shell_id: str, endpoint_url: str, *, owner: st
         "</a:ReferenceParameters></x:ResourceCreated>"
         f'<rsp:Shell xmlns:rsp="{NS["rsp"]}"><rsp:ShellId>{shell_id}</rsp:ShellId>'
         f"<rsp:ResourceUri>{escape(req.resource_uri)}</rsp:ResourceUri><rsp:Owner>{escape(owner)}</rsp:Owner>"
-        f"<rsp:ClientIP>{escape(client_ip)}</rsp:ClientIP><rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut>"
+        f"<rsp:ClientIP>{escape(client_ip)}</rsp:ClientIP><rsp:IdleTimeOut>PT{idle_timeout:.3f}S</rsp:IdleTimeOut>"
         f"<rsp:InputStreams>{escape(input_streams)}</rsp:InputStreams>"
         f"<rsp:OutputStreams>{escape(output_streams)}</rsp:OutputStreams>"
         f"<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>{extra}"

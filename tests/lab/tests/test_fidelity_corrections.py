@@ -374,3 +374,51 @@ def test_weak_password_text(lab_env):
     changed = lab_env.lab.run_pipeline(admin, [CommandCall("Set-Mailbox", [("Identity", "jdoe"), ("Password", SecureString("abc")),
                                                                            ("ThrottlingPolicy", None)])])
     assert [e.message for e in changed.errors] == [WEAK] and "abc" not in WEAK
+
+
+# -- robust as a server (issue 8, item 6) -------------------------------------------------------------------------------
+
+def test_control_characters_in_an_error_text_reach_the_client(pool):
+    """A NUL in a value: the reply stays valid XML (CLIXML _x0000_ escapes) and the client reads the text back."""
+    ps = invoke(pool, "Get-RemoteDomain", Identity="a\x00b\x07c_x0041_")
+    assert [str(e) for e in ps.streams.error] == [
+        "The operation couldn't be performed because object 'a\x00b\x07c_x0041_' couldn't be found on "
+        "'DC01.alleo.intern'."]
+    assert ok(invoke(pool, "Get-RemoteDomain", Identity="Default"))     # the pool still works
+
+
+def test_control_characters_in_a_soap_fault_are_escaped():
+    import xml.etree.ElementTree as ET  # pylint: disable=import-outside-toplevel
+    from lab import wsman  # pylint: disable=import-outside-toplevel
+
+    body = wsman.fault_envelope(wsman.WSManFault(2150858752, "bad\x00value\r\n"), None)
+    assert "bad_x0000_value" in ET.tostring(ET.fromstring(body), encoding="unicode")
+
+
+def test_idle_shells_expire_after_the_idle_timeout(lab_factory):
+    from pypsrp.exceptions import WSManFaultError  # pylint: disable=import-outside-toplevel
+
+    lab = lab_factory(limits={"shell_idle_timeout_s": 1})
+    leaked = RunspacePool(lab.wsman("EX01"), configuration_name="Microsoft.Exchange")
+    leaked.open()
+    assert lab.host_stats("EX01")["sessions_open"] == 1
+    import time  # pylint: disable=import-outside-toplevel
+    time.sleep(1.5)
+    # Any request lets the server notice; the leaked shell is gone, as WinRM deletes it after IdleTimeout.
+    with RunspacePool(lab.wsman("EX01"), configuration_name="Microsoft.Exchange") as fresh:
+        assert ok(invoke(fresh, "Get-RemoteDomain", Identity="Default"))
+    stats = lab.host_stats("EX01")
+    assert stats["sessions_open"] == 0 and stats["sessions_closed"] == 2
+    with pytest.raises(WSManFaultError) as err:
+        invoke(leaked, "Get-RemoteDomain", Identity="Default")
+    assert err.value.code == 2150858843       # the shell was not found
+
+
+def test_a_busy_shell_does_not_expire(lab_factory):
+    lab = lab_factory(limits={"shell_idle_timeout_s": 1})
+    with RunspacePool(lab.wsman("EX01"), configuration_name="Microsoft.Exchange") as pool:
+        import time  # pylint: disable=import-outside-toplevel
+        for _round in range(3):
+            time.sleep(0.6)
+            assert ok(invoke(pool, "Get-RemoteDomain", Identity="Default"))
+        assert lab.host_stats("EX01")["sessions_closed"] == 0
