@@ -82,6 +82,15 @@ class TestSend(object):
         run(fx, **merged(FAX, dns_routing_enabled=True, smart_hosts=[]))
         assert dict(fx.call("New-SendConnector")[0].params)["DNSRoutingEnabled"] is True
 
+    def test_exchanges_own_forms_read_back_are_no_change(self, fx):
+        """Exchange shows an IP smart host in brackets and keeps a lower-case smtp: prefix (audit Q1)."""
+        fx.send_connectors.append(dict(Name="XPhone fax", Identity="XPhone fax", DNSRoutingEnabled=False,
+                                       SmartHosts=["[192.168.10.25]"], SmartHostsString="[192.168.10.25]",
+                                       AddressSpaces=["smtp:fax.alleo.intern;1"], Port=2533,
+                                       SmartHostAuthMechanism="None", SourceTransportServers=["EX01", "EX02"]))
+        result = run(fx, **FAX)
+        assert result["changed"] is False and fx.writes() == []
+
     def test_only_differences_are_set(self, fx):
         run(fx, **FAX)
         fx.recorded.clear()
@@ -240,6 +249,16 @@ class TestReceive(object):
         """Microsoft's relay pattern: port 25 in the front end, restricted ranges inside the default's 0.0.0.0/0."""
         result = run(fx, **merged(RELAY, transport_role="FrontendTransport", bindings=["0.0.0.0:25"]))
         assert result["changed"] and relay(fx)
+
+    @pytest.mark.parametrize("shown, given", [("192.168.10.0/24", "192.168.10.7/24"), ("192.168.10.25", "192.168.10.25/32"),
+                                              ("fe80::1", "FE80::1/128")])
+    def test_ranges_as_exchange_shows_them_are_no_change(self, fx, shown, given):
+        """IPRange masks a CIDR start and shows a /32 or /128 as the bare address (audit Q2)."""
+        run(fx, **merged(RELAY, remote_ip_ranges=[given], allow_wide_remote_ip_ranges=True))
+        relay(fx)[0]["RemoteIPRanges"] = [shown]
+        fx.recorded.clear()
+        result = run(fx, **merged(RELAY, remote_ip_ranges=[given], allow_wide_remote_ip_ranges=True))
+        assert result["changed"] is False and fx.writes() == []
 
     def test_same_binding_with_disjoint_ranges_is_fine(self, fx):
         run(fx, **RELAY)
