@@ -41,6 +41,8 @@ from psrpcore.types import (
 from psrpcore.types._enum import PSEnumMeta
 
 from . import wsman
+from .model import CmdletError, CommandCall, LabEnum, LabObject, PipelineResult, SecureString
+from .shells import Shell
 
 # Characters XML 1.0 cannot carry, and the start of an escape sequence: CLIXML writes them as _xHHHH_ (MS-PSRP
 # 2.2.5.3.2). psrpcore escapes property strings but writes a <ToString> as it is, so a NUL in an error message made
@@ -53,8 +55,7 @@ def clixml_escape(text: str) -> str:
     """``text`` as CLIXML writes a string: ``_x`` escapes first, then the characters XML cannot carry."""
     text = _ESCAPE_START.sub(r"_x005F_\1", text)
     return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-from .model import CmdletError, CommandCall, LabEnum, LabObject, PipelineResult, SecureString
-from .shells import Shell
+
 
 log = logging.getLogger(__name__)
 

@@ -214,8 +214,8 @@ def test_permission_group_rights(pool):
         "ms-Exch-SMTP-Submit", "ms-Exch-SMTP-Accept-Any-Recipient", "ms-Exch-Bypass-Anti-Spam",
         "ms-Exch-Accept-Headers-Routing"])
     assert len(rights(f"{MS_EXCHANGE}-23")) == 9 and len(rights("ALLEO\\Exchange Servers")) == 19
-    assert rights("ALLEO\\ExchangeLegacyInterop", deny=True) == ["ms-Exch-Accept-Headers-Forest",
-                                                                  "ms-Exch-Accept-Headers-Organization"]
+    denied = ["ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization"]
+    assert rights("ALLEO\\ExchangeLegacyInterop", deny=True) == denied
 
 
 def test_database_inherited_allows(pool):

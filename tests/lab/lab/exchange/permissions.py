@@ -33,9 +33,9 @@ CONFIRM_REMOVE_AD = "Removing Active Directory permission \"{0}\" for user \"{2}
 
 # The receive connector rights behind the permission groups (ReceiveConnector.PermissionGroupPermissions, EX2013-src;
 # audit Q2), by their extended-right CNs. FULL is what Exchange 2013 and later give Hub and Edge servers.
-SUB, ANY_RCPT, AUTH_FLAG, ANY_SND, AUTH_DOM = ("ms-Exch-SMTP-Submit", "ms-Exch-SMTP-Accept-Any-Recipient",
-                                              "ms-Exch-SMTP-Accept-Authentication-Flag", "ms-Exch-SMTP-Accept-Any-Sender",
-                                              "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender")
+SUB, ANY_RCPT, AUTH_FLAG, ANY_SND, AUTH_DOM = (
+    "ms-Exch-SMTP-Submit", "ms-Exch-SMTP-Accept-Any-Recipient", "ms-Exch-SMTP-Accept-Authentication-Flag",
+    "ms-Exch-SMTP-Accept-Any-Sender", "ms-Exch-SMTP-Accept-Authoritative-Domain-Sender")
 BYP_AS, BYP_SIZE, EXCH50, H_ROUT, H_FOR, H_ORG = ("ms-Exch-Bypass-Anti-Spam", "ms-Exch-Bypass-Message-Size-Limit",
                                                   "ms-Exch-SMTP-Accept-Exch50", "ms-Exch-Accept-Headers-Routing",
                                                   "ms-Exch-Accept-Headers-Forest", "ms-Exch-Accept-Headers-Organization")
