@@ -175,7 +175,7 @@ class PypsrpTransport(object):
     @staticmethod
     def negotiated(pool):
         """The protocol the SPNEGO handshake settled on (``kerberos``/``ntlm``), None without one (Basic, TLS)."""
-        session = getattr(pool.connection.transport, "session", None)
+        session = getattr(getattr(getattr(pool, "connection", None), "transport", None), "session", None)
         contexts = getattr(getattr(session, "auth", None), "contexts", None) or {}
         for context in contexts.values():
             try:

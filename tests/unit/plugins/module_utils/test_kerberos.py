@@ -262,3 +262,26 @@ def test_the_session_warns_once_when_negotiate_fell_back_to_ntlm():
     quiet = Session(settings(auth="negotiate", connection_server="10.0.0.7"), transport=Negotiating("kerberos"))
     quiet.invoke("Get-RemoteDomain")
     assert quiet.warnings == []
+
+
+def test_negotiated_protocol_of_pools_without_a_spnego_context():
+    from ansible_collections.xphone.connect.plugins.module_utils.session import PypsrpTransport
+
+    class Context(object):
+        negotiated_protocol = "kerberos"
+
+    class Broken(object):
+        @property
+        def negotiated_protocol(self):
+            raise RuntimeError("not started")
+
+    def pool(contexts):
+        auth = type("Auth", (), {"contexts": contexts})()
+        session = type("HTTPSession", (), {"auth": auth})()
+        transport = type("Transport", (), {"session": session})()
+        return type("Pool", (), {"connection": type("WSMan", (), {"transport": transport})()})()
+
+    assert PypsrpTransport.negotiated(pool({"ex01": Context()})) == "kerberos"
+    assert PypsrpTransport.negotiated(pool({"ex01": Broken()})) is None
+    assert PypsrpTransport.negotiated(pool({})) is None
+    assert PypsrpTransport.negotiated(object()) is None      # a pywinrm protocol, a fake: no SPNEGO context at all
