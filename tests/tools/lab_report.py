@@ -109,6 +109,14 @@ def collect(inventory):
     return report
 
 
+BUILTIN_RECEIVE = ("Default {0}", "Client Proxy {0}", "Default Frontend {0}", "Outbound Proxy Frontend {0}",
+                   "Client Frontend {0}")
+
+
+def _is_builtin(name, server):
+    return any(name.lower() == pattern.format(server).lower() for pattern in BUILTIN_RECEIVE)
+
+
 def render(report):
     lines = ["Send connectors (organisation):"]
     for conn in report["send_connectors"]:
@@ -118,10 +126,16 @@ def render(report):
         settings = ", ".join("%s=%s" % (k, dom[k]) for k in REMOTE[2:])
         lines.append("  %-10s %-22s %s" % (dom["Name"], dom["DomainName"], settings))
     for server, connectors in report["receive_connectors"].items():
-        lines.append("Receive connectors on %s:" % server)
+        # The five connectors setup creates are summed up: what matters about them is that none relays anonymously.
+        builtin = [c for c in connectors if _is_builtin(c["Name"], server)]
+        lines.append("Receive connectors on %s (besides the %d built-in ones):" % (server, len(builtin)))
         for conn in connectors:
+            if conn in builtin:
+                continue
             relay = ("; relay granted to %s" % ", ".join(conn["RelayGrantedTo"])) if conn["RelayGrantedTo"] else ""
             lines.append("  %-32s %s bindings %s remote %s%s" % (conn["Name"], conn["TransportRole"], conn["Bindings"], conn["RemoteIPRanges"], relay))
+        anonymous = [c["Name"] for c in connectors if any("anonymous logon" in u.lower() for u in c["RelayGrantedTo"])]
+        lines.append("  anonymous relay (ANONYMOUS LOGON holds %s) only on: %s" % (RELAY_RIGHT, ", ".join(anonymous) or "none"))
     return "\n".join(lines) + "\n"
 
 
