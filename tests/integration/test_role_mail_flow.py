@@ -93,3 +93,25 @@ def test_host_name_as_relay_address_is_refused_with_advice(lab_env, tmp_path):
     assert run.rc != 0
     assert "mail_flow_remote_ip_ranges" in run.output and "xphone01.alleo.intern" in run.output
     assert writes(lab_env) == []
+
+
+def _refused(handle, scratch, variable, value, *words, **extra):
+    """site.yml with one bad variable: fails, the message names the variable, the value and what is accepted, and
+    the lab's state is what it was."""
+    before = json.dumps(handle.state(), sort_keys=True, default=str)
+    run = site(handle, scratch, **dict(extra, **{variable: value}))
+    assert run.rc != 0, run.output
+    for word in (variable,) + words:
+        assert word in run.output, (word, run.output[-2000:])
+    assert writes(handle) == []
+    assert json.dumps(handle.state(), sort_keys=True, default=str) == before
+    return run
+
+
+def test_each_bad_role_variable_has_its_own_message(lab_env, tmp_path):
+    """Each failed pre-check names the variable, the value and what is accepted (issue 9, item 4)."""
+    _refused(lab_env, tmp_path, "xphone_um_services", [], "non-empty list", "[]")
+    _refused(lab_env, tmp_path, "xphone_um_services", "fax", "non-empty list", '"fax"')
+    _refused(lab_env, tmp_path, "xphone_um_services", ["fax", "voice mail"], '"voice mail"', "DNS label")
+    _refused(lab_env, tmp_path, "xphone_um_domain", "intern", '"intern"', "at least two labels")
+    _refused(lab_env, tmp_path, "xphone_server_address", "", "IP address or FQDN", 'got ""')
