@@ -341,6 +341,14 @@ def upn_realm(username):
     return username.rsplit("@", 1)[1]
 
 
+def host_variable(transport, psrp_name, winrm_name, option):
+    """Where a connection setting is set, in the words of the host's connection: its winrm variable over winrm, else
+    its psrp variable (naming the winrm one for winrm hosts), and the module option."""
+    if transport == "winrm":
+        return "%s (or the module option %s)" % (winrm_name, option)
+    return "%s (%s on a winrm host, or the module option %s)" % (psrp_name, winrm_name, option)
+
+
 def _check_kerberos(kind, server, username, hostname_override, sources, host_is_winrm=False):
     """Kerberos mistakes that are certain before anything is sent (nothing reaches the KDC or the server)."""
     if username and "\\" in username:
@@ -351,12 +359,12 @@ def _check_kerberos(kind, server, username, hostname_override, sources, host_is_
             "only with ntlm." % (username, kind.source_words.get(sources.get("username"), "the module options"), user,
                                  domain.upper() if "." in domain else "<DOMAIN.FQDN>"))
     if is_ip_address(server) and not hostname_override:
-        var = ("ansible_winrm_kerberos_hostname_override" if host_is_winrm else
-               "ansible_psrp_negotiate_hostname_override (ansible_winrm_kerberos_hostname_override on a winrm host)")
+        where = host_variable("winrm" if host_is_winrm else "psrp", "ansible_psrp_negotiate_hostname_override",
+                              "ansible_winrm_kerberos_hostname_override", "negotiate_hostname_override")
         raise ConfigurationError(
             "Kerberos cannot authenticate to an IP address (%s): the KDC knows a server only by its name (its SPN). "
-            "Set %s (or the module option negotiate_hostname_override) to the server's FQDN, for example "
-            "ex01.alleo.intern, or connect to the server by that name." % (server, var))
+            "Set %s to the server's FQDN, for example ex01.alleo.intern, or connect to the server by that name."
+            % (server, where))
 
 
 def resolve_settings(params, environ=None, host=None, task_vars=None):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.xphone.connect.plugins.module_utils.connection import is_ip_address, upn_realm
+from ansible_collections.xphone.connect.plugins.module_utils.connection import host_variable, is_ip_address, upn_realm
 from ansible_collections.xphone.connect.plugins.module_utils.errors import AuthenticationFailed, ConfigurationError
 
 # The SPN service class each client library asks for when none is given: pypsrp's WSMan (the collection's
@@ -53,9 +53,7 @@ def spn_of(settings):
 
 
 def _where(settings, psrp_name, winrm_name, option):
-    if getattr(settings, "transport", "psrp") == "winrm":
-        return "%s (or the module option %s)" % (winrm_name, option)
-    return "%s (%s on a winrm host, or the module option %s)" % (psrp_name, winrm_name, option)
+    return host_variable(getattr(settings, "transport", "psrp"), psrp_name, winrm_name, option)
 
 
 def kerberos_intended(settings):

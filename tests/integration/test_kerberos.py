@@ -61,8 +61,7 @@ def realm(handle):
 
 
 def client_env(handle, ccache=None, by_name=False, clock=None):
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("KRB5", "LD_PRELOAD", "NSS_WRAPPER", "FAKETIME")))
-    env.update(realm(handle).client_env(ccache, by_name=by_name))
+    env = realm(handle).process_env(ccache, by_name=by_name)
     if clock:
         env["LD_PRELOAD"] = " ".join(p for p in (env.get("LD_PRELOAD"), lab_kerberos.faketime()) if p)
         env.update(FAKETIME=clock, FAKETIME_DONT_FAKE_MONOTONIC="1")

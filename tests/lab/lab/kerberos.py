@@ -192,9 +192,21 @@ class Realm:
         return f"{host.lower()}.{self.fqdn}"
 
     # -- environment --------------------------------------------------------------------------------------
+    @staticmethod
+    def _clean_env() -> dict[str, str]:
+        """This process's environment without any Kerberos, preload, nss_wrapper or faketime setting."""
+        return {k: v for k, v in os.environ.items()
+                if not k.startswith(("KRB5", "LD_PRELOAD", "NSS_WRAPPER", "FAKETIME"))}
+
     def kdc_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "LD_PRELOAD", "FAKETIME"))}
+        env = self._clean_env()
         env.update(KRB5_CONFIG=self.krb5_conf, KRB5_KDC_PROFILE=self.kdc_conf)
+        return env
+
+    def process_env(self, ccache: str | None = None, by_name: bool = True) -> dict[str, str]:
+        """A whole environment for a client process of this realm (``client_env`` over a clean one)."""
+        env = self._clean_env()
+        env.update(self.client_env(ccache, by_name=by_name))
         return env
 
     def _kdc_process_env(self) -> dict[str, str]:
@@ -392,8 +404,7 @@ class Realm:
     def kinit(self, principal: str, password: str, ccache: str | None = None, lifetime: str | None = None,
               extra_env: dict[str, str] | None = None) -> None:
         """Put a TGT for ``principal`` into ``ccache`` (default: the realm's own), as an administrator's kinit does."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "LD_PRELOAD", "FAKETIME"))}
-        env.update(self.client_env(ccache, by_name=False))
+        env = self.process_env(ccache, by_name=False)
         env.update(extra_env or {})
         argv = [tool("kinit")] + (["-l", lifetime] if lifetime else []) + [principal]
         proc = subprocess.run(argv, input=password + "\n", env=env, capture_output=True, text=True, check=False,

@@ -456,9 +456,9 @@ class LabServer:
         self.hold_release = threading.Event()
         self._held = 0
         self._held_lock = threading.Lock()
-        self.shells = ShellTable(float((lab.topology.get("limits") or {}).get("shell_idle_timeout_s") or 7200))
         limits = dict(lab.topology.get("limits") or {})
         self.limits = limits
+        self.shells = ShellTable(float(limits.get("shell_idle_timeout_s") or 7200))
         self.accounts = auth.Accounts(lab.accounts, int(limits.get("lockout_threshold") or 0),
                                       generation=lambda: lab.store.generation,
                                       check_hash=getattr(lab, "check_password", None))

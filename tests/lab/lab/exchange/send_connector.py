@@ -42,6 +42,11 @@ def _render(rec: dict[str, t.Any]):
     return common.render(out, TYPE_NAMES, ENUMS)
 
 
+def _dns_routing(inv, otherwise: bool) -> bool:
+    """-DNSRoutingEnabled as given, else ``otherwise``."""
+    return bool(common.stored(inv.params["DNSRoutingEnabled"])) if inv.has("DNSRoutingEnabled") else otherwise
+
+
 def _check_routing(inv, name: str, dns_routing: bool, smart_hosts: list[t.Any]) -> bool:
     """Exchange's two rules between DNSRoutingEnabled and SmartHosts."""
     if dns_routing and smart_hosts:
@@ -74,8 +79,7 @@ def new_send_connector(inv) -> None:
         usage = next((s for s in USAGE_SWITCHES if inv.params.get(s)), None) or common.stored(inv.params.get("Usage")) or "Custom"
         rec["Usage"] = usage
         # Giving smart hosts on New means routing through them (the EAC's "Route mail through smart hosts").
-        dns_routing = bool(common.stored(inv.params["DNSRoutingEnabled"])) if inv.has("DNSRoutingEnabled") \
-            else not inv.params.get("SmartHosts")
+        dns_routing = _dns_routing(inv, not inv.params.get("SmartHosts"))
         for key, value in inv.params.items():
             if key not in SETTABLE_SKIP and key not in ("DomainController", "DNSRoutingEnabled"):
                 rec[key] = common.stored(value)
@@ -105,8 +109,7 @@ def set_send_connector(inv) -> None:
             inv.params["AuthenticationCredential"] = "System.Management.Automation.PSCredential"
         # StampChangesOn: DNSRoutingEnabled is what the connector does now unless given; giving $true clears the smart
         # hosts (ClearSmartHostsListIfNecessary). So -SmartHosts alone on a DNS-routed connector is refused.
-        dns_routing = bool(common.stored(inv.params["DNSRoutingEnabled"])) if inv.has("DNSRoutingEnabled") \
-            else not rec.get("SmartHosts")
+        dns_routing = _dns_routing(inv, not rec.get("SmartHosts"))
         if inv.has("SmartHosts"):
             smart_hosts = common.stored(inv.params["SmartHosts"]) or []
         else:

@@ -88,6 +88,15 @@ def _render(rec: dict[str, t.Any]):
     return common.render(out, POLICY_TYPES, SCOPE_ENUM)
 
 
+def _refuse_global_scope(inv, scope: t.Any, target: str) -> bool:
+    """-ThrottlingPolicyScope accepts Regular and Organization only (New and Set); True after refusing Global."""
+    if scope != "Global":
+        return False
+    common.fail(inv, UNSUPPORTED_SCOPE.format(scope), "Microsoft.Exchange.Configuration.Tasks.TaskException",
+                category="InvalidArgument", target=target)
+    return True
+
+
 @common.cmdlet("Get-ThrottlingPolicy")
 def get_throttling_policy(inv) -> None:
     with inv.store.read() as data:
@@ -103,9 +112,7 @@ def new_throttling_policy(inv) -> None:
         if name.lower() in policies(data):
             common.already_exists(inv, _dn(data, name))
             return
-        if scope == "Global":
-            common.fail(inv, UNSUPPORTED_SCOPE.format(scope), "Microsoft.Exchange.Configuration.Tasks.TaskException",
-                        category="InvalidArgument", target=name)
+        if _refuse_global_scope(inv, scope, name):
             return
         if scope == "Organization" and any(p["ThrottlingPolicyScope"] == "Organization" for p in policies(data).values()):
             common.fail(inv, ORGANIZATION_EXISTS, category="InvalidOperation", target=name)
@@ -136,9 +143,7 @@ def set_throttling_policy(inv) -> None:
                 common.fail(inv, GLOBAL_READ_ONLY, category="InvalidOperation", target=rec["Identity"])
                 return
             inv.warn(GLOBAL_CHANGED.format(rec["Name"]))
-        if common.stored(inv.params.get("ThrottlingPolicyScope")) == "Global":
-            common.fail(inv, UNSUPPORTED_SCOPE.format("Global"), "Microsoft.Exchange.Configuration.Tasks.TaskException",
-                        category="InvalidArgument", target=rec["Identity"])
+        if _refuse_global_scope(inv, common.stored(inv.params.get("ThrottlingPolicyScope")), rec["Identity"]):
             return
         if not common.set_record(inv, rec, ("Identity", "Force", "ForceSettingGlobal")):
             return
