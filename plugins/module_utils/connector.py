@@ -126,7 +126,7 @@ ANONYMOUS_RELAY = engine.Membership(
     member="ExtendedRights", read_as="ExtendedRights", fixed=[("User", ANONYMOUS_LOGON_SID)], keep=_explicit_allow,
     switch=ACCEPT_ANY_RECIPIENT)
 
-SEND_ONLY = set(p.option for p in SEND_TABLE) - set(p.option for p in RECEIVE_TABLE)
+SEND_ONLY = (set(p.option for p in SEND_TABLE) - set(p.option for p in RECEIVE_TABLE)) | {"adopt_by"}
 RECEIVE_ONLY = (set(p.option for p in RECEIVE_TABLE) - set(p.option for p in SEND_TABLE)) | {"server", "anonymous_relay"}
 
 
@@ -308,7 +308,7 @@ SEND_CONNECTOR = engine.ObjectType(
     "connector", "send connector", SEND_TABLE,
     get="Get-SendConnector", new="New-SendConnector", set="Set-SendConnector", remove="Remove-SendConnector",
     create_defaults=dict(port=25, smart_host_auth_mechanism="None", dns_routing_enabled=False, usage="Custom"),
-    required_to_create=("address_spaces",), validate=_validate, prepare=_prepare_send)
+    required_to_create=("address_spaces",), validate=_validate, prepare=_prepare_send, adoptable=("address_spaces",))
 
 RECEIVE_CONNECTOR = engine.ObjectType(
     "connector", "receive connector", RECEIVE_TABLE,
@@ -336,6 +336,7 @@ ARGUMENT_SPEC = dict(
     server=dict(type="str"),
     allow_wide_remote_ip_ranges=dict(type="bool", default=False),
     allow_external_authoritative=dict(type="bool", default=False),
+    adopt_by=dict(type="str", choices=["address_spaces"]),
 )
 ARGUMENT_SPEC.update(_union_spec())
 ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)

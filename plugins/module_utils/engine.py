@@ -165,6 +165,8 @@ class Step(object):
         self.found = found
         self.current = current
         self.differences = []
+        # Set when the object is removed and created again (a New-only property changes, and recreate is true).
+        self.recreate = False
 
     @property
     def absent(self):
@@ -195,6 +197,7 @@ class Outcome(object):
 
     def __init__(self, key):
         self.key = key
+        self.label = None
         self.wrote = False
         self.reported = False
         self.differences = []
@@ -216,15 +219,21 @@ class Outcome(object):
     def result(self, diff_mode=False, warnings=None):
         out = dict(changed=bool(self.differences) or self.wrote, differences=self.differences)
         out[self.key] = self.obj
+        if self.label:
+            out["object"] = self.label
         if diff_mode:
             out["diff"] = dict(before=self.before, after=self.after)
+            if self.label:
+                out["diff"].update(before_header=self.label, after_header=self.label)
         if warnings:
             out["warnings"] = list(warnings)
         return out
 
 
-# Creating or removing the object is reported as a difference of the state option.
+# Creating or removing the object is reported as a difference of the state option; adopting an object found by
+# what it does (adopt_by) renames it, a difference of the name.
 STATE = Prop("state", None, compare.Kind())
+NAME = Prop("name", "Name", compare.Kind(), new=False)
 
 
 def _same(left, right):
@@ -247,13 +256,18 @@ class ObjectType(object):
     - ``table``: the Props; ``memberships``: the Memberships.
     - ``create_defaults``: option values applied only when the object is created;
       ``required_to_create``: options without which it cannot be created.
+    - ``adoptable``: options by which an object that does not have the name yet may be found (the module's
+      ``adopt_by``): the one object whose property equals the wanted value is renamed to the name.
+    - ``recreate_on``: New-only options (``set=False``) whose change needs the object removed and created again,
+      each with Exchange's reason; done only when the module's ``recreate`` is true, refused otherwise.
     - hooks: ``validate(params)`` before connecting; ``prepare(step)`` after the read, before comparing
       (rewrite wanted values that need Exchange); ``check(step)`` after comparing, before any write (guard
       rails on the final values; also called for state=absent).
     """
 
     def __init__(self, key, noun, table, get, set, new=None, remove=None, scope=None, named=True, identity=None,  # pylint: disable=redefined-builtin
-                 memberships=(), create_defaults=None, required_to_create=(), validate=None, prepare=None, check=None):
+                 memberships=(), create_defaults=None, required_to_create=(), validate=None, prepare=None, check=None,
+                 adoptable=(), recreate_on=None):
         self.key = key
         self.noun = noun
         self.table = list(table)
@@ -270,6 +284,8 @@ class ObjectType(object):
         self.validate_hook = validate
         self.prepare = prepare
         self.check = check
+        self.adoptable = tuple(adoptable)
+        self.recreate_on = dict(recreate_on or {})
 
     @property
     def options(self):
@@ -289,6 +305,12 @@ class ObjectType(object):
         for prop in self.table + self.memberships:
             prop.validate(params)
 
+    def label(self, scope, name):
+        """The object as messages and diffs name it: ``send connector "XPhone fax"``, ``receive connector "EX02\\Relay"``."""
+        if not self.named:
+            return "%s on %s" % (self.noun, ", ".join(str(v) for v in scope.values()) or "the organisation")
+        return '%s "%s"' % (self.noun, self.identity(scope, name) if self.identity else name)
+
     def run(self, session, params, check_mode=False, diff_mode=False):
         """Ensure the object; returns the module result."""
         self.validate(params)
@@ -306,6 +328,26 @@ class ObjectType(object):
         if not self.named:
             return found, (found[0] if found else None)
         return found, next((obj for obj in found if _same(obj.get("Name"), name)), None)
+
+    def _adopt(self, step):
+        """The object that does what this one should (``adopt_by``), when none has its name yet; renamed by the write."""
+        option = step.params.get("adopt_by")
+        if not option or step.current is not None or step.absent:
+            return
+        prop = next(p for p in self.table if p.option == option)
+        wanted = step.params.get(option)
+        if wanted is None:
+            raise InvalidInput("adopt_by", "is %s, so %s must be given too" % (option, option))
+        matches = [obj for obj in step.found
+                   if prop.kind.key(prop.wanted(wanted, obj.get(prop.read_as))) == prop.kind.key(obj.get(prop.read_as))]
+        if len(matches) > 1:
+            raise InvalidInput("adopt_by", "%d %ss have the %s %s (%s); remove or change all but one, or set adopt_by "
+                                           "to null to create %r beside them" % (
+                                               len(matches), self.noun, option, prop.kind.show(wanted),
+                                               ", ".join(sorted(str(m.get("Name")) for m in matches)), step.params["name"]))
+        if matches:
+            step.current = matches[0]
+            step.differences.append(Difference(NAME, str(matches[0].get("Name")), step.params["name"], step.params["name"]))
 
     def _names(self, step):
         """The parameters that name the object for Set-, Remove- and memberships."""
@@ -325,6 +367,9 @@ class ObjectType(object):
         scope = dict((name, value(session, params)) for name, value in self.scope.items())
         found, current = self._find(session, scope, params.get("name"))
         step = Step(self, session, dict(params), scope, found, current)
+        outcome.label = self.label(scope, params.get("name"))
+        self._adopt(step)
+        current = step.current
         if step.absent:
             self._remove(step, check_mode, outcome)
             return
@@ -346,11 +391,26 @@ class ObjectType(object):
         outcome.after.update((m.option, m.show(want)) for m, _have, want in members)
         if check_mode:
             placeholder = dict(step.scope, Name=params["name"]) if self.named else dict(step.scope)
-            outcome.obj = current if current is not None else placeholder
+            outcome.obj = current if current is not None and not step.recreate else placeholder
             return
-        if self._write(step, outcome):
+        if step.recreate:
+            self._recreate(step, outcome)
+            current = self._find(session, scope, params.get("name"))[1]
+        elif self._write(step, outcome):
             current = self._find(session, scope, params.get("name"))[1]
         outcome.obj = current
+
+    def _recreate(self, step, outcome):
+        """Remove the object and create it with every given value (a New-only property cannot change otherwise).
+
+        Should the New- fail after the Remove-, the object is absent and the next run creates it."""
+        outcome.write(step.session, self.remove, self._names(step))
+        fresh = Step(self, step.session, dict(step.params), step.scope, [], None)
+        self._require_creatable(fresh)
+        if self.prepare is not None:
+            self.prepare(fresh)
+        self._compare(fresh)
+        self._write(fresh, outcome)
 
     def _remove(self, step, check_mode, outcome):
         if self.check is not None:
@@ -377,6 +437,9 @@ class ObjectType(object):
         current = step.current
         for prop in self.table:
             value = step.params.get(prop.option)
+            if value is not None and current is not None and prop.option in self.recreate_on:
+                self._compare_recreate(step, prop, value)
+                continue
             if value is None or (current is not None and not prop.set):
                 # A New-only parameter (Usage) is no property Exchange lets anyone change later.
                 continue
@@ -402,6 +465,19 @@ class ObjectType(object):
                 step.differences.append(Difference(membership, membership.show(have) if current is not None else None,
                                                    membership.show(want), (to_add, to_remove)))
         return members
+
+    def _compare_recreate(self, step, prop, value):
+        existing = step.current.get(prop.read_as)
+        wanted = prop.wanted(value, existing)
+        if prop.kind.key(wanted) == prop.kind.key(existing):
+            return
+        if not step.params.get("recreate"):
+            raise InvalidInput(prop.option, "%s %r has %s %s; %s. Set recreate: true to remove it and create it again "
+                                            "with %s" % (self.noun, step.params.get("name"), prop.option,
+                                                         prop.kind.show(existing), self.recreate_on[prop.option],
+                                                         prop.kind.show(wanted)))
+        step.recreate = True
+        step.differences.append(Difference(prop, prop.kind.show(existing), prop.kind.show(wanted), wanted))
 
     def _write(self, step, outcome):
         """Write the differences; returns whether anything was written."""

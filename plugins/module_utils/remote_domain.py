@@ -64,28 +64,34 @@ def _validate(params):
 
 
 def _check(step):
-    if step.current is None:
-        return
-    name, covers = step.params["name"], step.current.get("DomainName")
     if step.absent:
-        if str(covers) == "*":
+        if step.current is not None and str(step.current.get("DomainName")) == "*":
             # The Default remote domain may have been renamed; its domain still gives it away.
-            raise InvalidInput("name", "%s is the Default remote domain (*), which cannot be removed" % name)
+            raise InvalidInput("name", "%s is the Default remote domain (*), which cannot be removed" % step.params["name"])
         return
     wanted = step.params.get("domain_name")
-    if wanted and DOMAIN_NAME.key(DOMAIN_NAME.to_param("domain_name", wanted)) != DOMAIN_NAME.key(covers):
-        raise InvalidInput("domain_name", "remote domain %r covers %s; Exchange cannot change the domain of an existing "
-                                          "remote domain (remove it and create it again)" % (name, covers))
+    if not wanted or not (step.current is None or step.recreate):
+        return
+    # Exchange refuses a second remote domain for a domain (New-RemoteDomain); say which one has it before writing.
+    key = DOMAIN_NAME.key(DOMAIN_NAME.to_param("domain_name", wanted))
+    for other in step.found:
+        if other is not step.current and DOMAIN_NAME.key(other.get("DomainName")) == key:
+            raise InvalidInput("domain_name", "%s is already covered by remote domain %r; remove that one, or set "
+                                              "adopt_by: domain_name to rename it to %r" % (
+                                                  wanted, other.get("Name"), step.params["name"]))
 
 
 REMOTE_DOMAIN = engine.ObjectType(
     "remote_domain", "remote domain", TABLE,
     get="Get-RemoteDomain", new="New-RemoteDomain", set="Set-RemoteDomain", remove="Remove-RemoteDomain",
-    required_to_create=("domain_name",), validate=_validate, check=_check)
+    required_to_create=("domain_name",), validate=_validate, check=_check, adoptable=("domain_name",),
+    recreate_on={"domain_name": "Exchange cannot change the domain of an existing remote domain"})
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
+    adopt_by=dict(type="str", choices=["domain_name"]),
+    recreate=dict(type="bool", default=False),
 )
 ARGUMENT_SPEC.update(REMOTE_DOMAIN.argument_spec())
 ARGUMENT_SPEC.update(CONNECTION_ARGUMENT_SPEC)

@@ -59,6 +59,15 @@ options:
       - Accept O(remote_ip_ranges) entries of more than 256 addresses.
     type: bool
     default: false
+  adopt_by:
+    description:
+      - How to find the connector when none is named O(name) yet. With V(address_spaces), the one send connector whose
+        address spaces equal O(address_spaces) is renamed to O(name) (and then changed like any other), so that a new
+        name never creates a second connector for the same domains. Two such connectors are refused, naming both.
+      - Unset, a connector named otherwise is never touched and a new one is created.
+      - Only for O(type=send), and only with O(state=present).
+    type: str
+    choices: [address_spaces]
   allow_external_authoritative:
     description:
       - Accept V(ExternalAuthoritative) in O(auth_mechanism) or O(smart_host_auth_mechanism), which makes Exchange
@@ -560,9 +569,16 @@ connector:
   returned: always
   type: dict
   sample: {"Name": "XPhone fax", "AddressSpaces": ["SMTP:fax.alleo.intern;1"], "SmartHosts": ["192.168.10.25"], "Port": 2533}
+object:
+  description:
+    - The connector as messages and diffs name it, with its server for a receive connector.
+  returned: always
+  type: str
+  sample: receive connector "EX02\\Relay XPhone"
 differences:
   description:
     - Every property that differed, with the option name, the Exchange parameter, and the values before and after.
+    - A connector found through O(adopt_by) shows the rename as a difference of C(name).
   returned: always
   type: list
   elements: dict

@@ -35,6 +35,23 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  adopt_by:
+    description:
+      - How to find the remote domain when none is named O(name) yet. With V(domain_name), the remote domain that
+        covers O(domain_name) is renamed to O(name) (Exchange allows one remote domain per domain).
+      - Unset, a remote domain that covers O(domain_name) under another name is reported and nothing is written.
+      - Only with O(state=present).
+    type: str
+    choices: [domain_name]
+  recreate:
+    description:
+      - Exchange cannot change the domain of an existing remote domain. With V(true), a remote domain named O(name)
+        that covers another domain than O(domain_name) is removed and created again with every given option;
+        the diff shows the domain before and after. With V(false), that is refused and nothing is written.
+      - Should the creation fail after the removal (the server drops), the remote domain is absent and the next run
+        creates it.
+    type: bool
+    default: false
   allowed_oof_type:
     choices:
     - External
@@ -279,9 +296,17 @@ remote_domain:
   returned: always
   type: dict
   sample: {"Name": "fax", "DomainName": "fax.alleo.intern", "ContentType": "MimeText", "TNEFEnabled": false}
+object:
+  description:
+    - The remote domain as messages and diffs name it.
+  returned: always
+  type: str
+  sample: remote domain "fax"
 differences:
   description:
     - Every property that differed, with the option name, the Exchange parameter, and the values before and after.
+    - A remote domain found through O(adopt_by) shows the rename as a difference of C(name); one created again
+      (O(recreate)) shows the change of C(domain_name).
   returned: always
   type: list
   elements: dict

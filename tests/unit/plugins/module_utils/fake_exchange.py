@@ -203,6 +203,8 @@ class FakeExchange(object):
         if item is None:
             self._not_found(ps, params["Identity"])
             return
+        if "Name" in params and str(item.get("Identity")) == str(item.get("Name")):
+            item["Identity"] = params["Name"]
         for key, value in params.items():
             if key not in ("Identity", "Confirm", "DomainController"):
                 item[key] = value

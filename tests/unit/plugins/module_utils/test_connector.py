@@ -30,6 +30,41 @@ def relay(fx):
 
 
 class TestSend(object):
+    def test_adopt_by_address_spaces_renames_the_connector_that_routes_the_domain(self, fx):
+        run(fx, **merged(FAX, name="Fax to XPhone"))
+        fx.recorded.clear()
+        planned = run(fx, check_mode=True, diff_mode=True, **merged(FAX, adopt_by="address_spaces"))
+        assert planned["changed"] is True and fx.writes() == []
+        assert planned["differences"] == [dict(option="name", parameter="Name", before="Fax to XPhone", after="XPhone fax")]
+        assert planned["object"] == 'send connector "XPhone fax"'
+
+        result = run(fx, **merged(FAX, adopt_by="address_spaces"))
+        assert fx.writes() == ["Set-SendConnector"] and result["changed"] is True
+        assert fx.call("Set-SendConnector")[0].params[:2] == [("Identity", "Fax to XPhone"), ("Name", "XPhone fax")]
+        assert [c["Name"] for c in fx.send_connectors] == ["XPhone fax"]
+        fx.recorded.clear()
+        assert run(fx, **merged(FAX, adopt_by="address_spaces"))["changed"] is False and fx.writes() == []
+
+    def test_adopt_by_address_spaces_needs_the_same_address_spaces(self, fx):
+        run(fx, **merged(FAX, name="Fax to XPhone", address_spaces=["fax.alleo.intern", "fax2.alleo.intern"]))
+        fx.recorded.clear()
+        run(fx, **merged(FAX, adopt_by="address_spaces"))
+        assert fx.writes() == ["New-SendConnector"]
+        assert sorted(c["Name"] for c in fx.send_connectors) == ["Fax to XPhone", "XPhone fax"]
+
+    def test_adopt_by_refuses_two_candidates(self, fx):
+        run(fx, **merged(FAX, name="Fax A"))
+        run(fx, **merged(FAX, name="Fax B"))
+        fx.recorded.clear()
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **merged(FAX, adopt_by="address_spaces"))
+        assert err.value.option == "adopt_by" and "Fax A, Fax B" in err.value.message and fx.writes() == []
+
+    def test_adopt_by_is_for_send_connectors(self, fx):
+        with pytest.raises(InvalidInput) as err:
+            run(fx, **merged(RELAY, adopt_by="address_spaces"))
+        assert err.value.option == "adopt_by" and fx.cmdlets() == []
+
     def test_check_mode_writes_nothing(self, fx):
         result = run(fx, check_mode=True, diff_mode=True, **FAX)
         assert result["changed"] and fx.writes() == [] and send(fx) == []

@@ -106,7 +106,9 @@ class TestSingleObject(object):
         result = ensure(DOMAIN, fx, check_mode=True, diff_mode=True, name="fax", domain_name="fax.alleo.intern",
                         content_type="MimeText")
         assert result["changed"] is True and fx.writes() == [] and fax(fx) is None
-        assert result["diff"] == dict(before={}, after=dict(domain_name="fax.alleo.intern", content_type="MimeText"))
+        assert result["diff"] == dict(before={}, after=dict(domain_name="fax.alleo.intern", content_type="MimeText"),
+                                      before_header='remote domain "fax"', after_header='remote domain "fax"')
+        assert result["object"] == 'remote domain "fax"'
         assert result["remote_domain"] == dict(Name="fax")
 
     def test_check_mode_update_reports_and_writes_nothing(self, fx):

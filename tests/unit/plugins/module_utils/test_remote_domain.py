@@ -115,6 +115,67 @@ def test_domain_of_existing_remote_domain_cannot_change(fx):
     with pytest.raises(InvalidInput) as err:
         run(fx, name="fax", domain_name="sms.alleo.intern")
     assert err.value.option == "domain_name" and fx.writes() == []
+    assert "fax.alleo.intern" in err.value.message and "recreate: true" in err.value.message
+
+
+def test_recreate_replaces_the_remote_domain_with_every_given_value(fx):
+    run(fx, **SEED)
+    fx.recorded.clear()
+    moved = merged(SEED, domain_name="fax.example.org", recreate=True)
+    planned = run(fx, check_mode=True, diff_mode=True, **moved)
+    assert planned["changed"] is True and fx.writes() == []
+    assert [d for d in planned["differences"] if d["option"] == "domain_name"] == [dict(
+        option="domain_name", parameter="DomainName", before="fax.alleo.intern", after="fax.example.org")]
+    assert planned["diff"]["before"]["domain_name"] == "fax.alleo.intern"
+    assert planned["diff"]["after"]["domain_name"] == "fax.example.org"
+
+    result = run(fx, diff_mode=True, **moved)
+    assert result["changed"] is True
+    assert fx.writes() == ["Remove-RemoteDomain", "New-RemoteDomain", "Set-RemoteDomain"]
+    (created,) = fax(fx)
+    # The new object has every given value, not only the ones that differed from the old one.
+    assert created["DomainName"] == "fax.example.org" and created["ContentType"] == "MimeText"
+    assert created["TNEFEnabled"] is False and created["AllowedOOFType"] == "None"
+    assert result["remote_domain"]["DomainName"] == "fax.example.org"
+    fx.recorded.clear()
+    assert run(fx, **moved)["changed"] is False and fx.writes() == []
+
+
+def test_recreate_refused_when_another_remote_domain_has_the_domain(fx):
+    run(fx, **SEED)
+    run(fx, name="other", domain_name="fax.example.org")
+    fx.recorded.clear()
+    with pytest.raises(InvalidInput) as err:
+        run(fx, name="fax", domain_name="fax.example.org", recreate=True)
+    assert err.value.option == "domain_name" and "'other'" in err.value.message and fx.writes() == []
+
+
+def test_create_refused_when_another_remote_domain_has_the_domain(fx):
+    run(fx, **merged(SEED, name="Fax (old)"))
+    fx.recorded.clear()
+    with pytest.raises(InvalidInput) as err:
+        run(fx, **SEED)
+    assert "adopt_by: domain_name" in err.value.message and "Fax (old)" in err.value.message and fx.writes() == []
+
+
+def test_adopt_by_domain_name_renames_the_remote_domain_that_covers_it(fx):
+    run(fx, **merged(SEED, name="Fax (old)"))
+    fx.recorded.clear()
+    result = run(fx, **merged(SEED, adopt_by="domain_name", content_type="MimeHtml"))
+    assert result["changed"] is True
+    assert result["differences"][0] == dict(option="name", parameter="Name", before="Fax (old)", after="fax")
+    (set_call,) = fx.call("Set-RemoteDomain")
+    assert set_call.params[:3] == [("Identity", "Fax (old)"), ("Name", "fax"), ("ContentType", "MimeHtml")]
+    assert fx.writes() == ["Set-RemoteDomain"]
+    assert [d["Name"] for d in fx.remote_domains] == ["Default", "fax"]
+    fx.recorded.clear()
+    again = run(fx, **merged(SEED, adopt_by="domain_name", content_type="MimeHtml"))
+    assert again["changed"] is False and fx.writes() == []
+
+
+def test_adopt_by_without_a_match_creates(fx):
+    result = run(fx, **merged(SEED, adopt_by="domain_name"))
+    assert result["changed"] is True and fx.writes()[0] == "New-RemoteDomain"
 
 
 def test_domain_name_required_to_create(fx):
