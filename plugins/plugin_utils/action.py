@@ -16,9 +16,12 @@ action plugin with a matching module (ansible-test's action-plugin-docs check).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 
+from ansible.errors import AnsibleActionFail
 from ansible.executor.task_executor import start_connection
 from ansible.module_utils.connection import Connection
 from ansible.plugins.action import ActionBase
@@ -29,6 +32,10 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import XPhon
 from ansible_collections.xphone.connect.plugins.module_utils.remote_session import RemoteSession
 
 PERSISTENT_CONNECTION = "xphone.connect.remoting"
+# A role's task may set this variable to a mapping of module option -> the role variable that fed it; errors about
+# that option then name the variable the user set (issue: "module errors raised inside a role name the role
+# variable"). Only the task that sets it is affected.
+OPTION_VARIABLES = "xphone_connect_option_variables"
 _PERSISTENT_VARS = ("ansible_connect_timeout", "ansible_command_timeout")
 
 
@@ -46,6 +53,46 @@ def _answers(socket_path):
         return False
     finally:
         probe.close()
+
+
+def canonical_choices(argument_spec, args):
+    """``args`` with each string of a choices option written as the choice (Exchange binds enum names in any case)."""
+    out = dict(args)
+    for option, spec in argument_spec.items():
+        value = out.get(option)
+        choices = spec.get("choices")
+        if not choices or not isinstance(value, str) or value in choices:
+            continue
+        match = [c for c in choices if isinstance(c, str) and c.lower() == value.lower()]
+        if len(match) == 1:
+            out[option] = match[0]
+    return out
+
+
+def in_role_words(result, message, variables, args):
+    """The failure ``result`` with ``message`` told in the role's variables: the variable that fed the failing option
+    first, with its value, and advice such as ``allow_wide_remote_ip_ranges: true`` naming the role's variable."""
+    option = result.get("option")
+    if option is None:
+        # An argument spec error has no option of its own; it names the option in its text.
+        mentioned = [o for o in variables if re.search(r"\b%s\b" % re.escape(o), message)]
+        option = mentioned[0] if mentioned else None
+    for name, variable in variables.items():
+        message = re.sub(r"\b%s(?=: )" % re.escape(name), str(variable), message)
+    if option in variables:
+        value = args.get(option)
+        message = "%s (given to %s as %s = %s): %s" % (
+            variables[option], result.get("action", "the module"), option, _show(value), message)
+        result["variable"] = variables[option]
+    result["msg"] = message
+    return result
+
+
+def _show(value):
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class XPhoneAction(ActionBase):
@@ -109,7 +156,18 @@ class XPhoneAction(ActionBase):
         task_vars = task_vars or {}
         core = self.CORE
         self._task.args.pop("_ansible_socket", None)
-        _validation, params = self.validate_argument_spec(argument_spec=core.ARGUMENT_SPEC, required_if=core.REQUIRED_IF)
+        self._task.args = canonical_choices(core.ARGUMENT_SPEC, self._task.args)
+        variables = self._template(task_vars.get(OPTION_VARIABLES)) or {}
+        variables = variables if isinstance(variables, dict) else {}
+        try:
+            _validation, params = self.validate_argument_spec(argument_spec=core.ARGUMENT_SPEC, required_if=core.REQUIRED_IF)
+        except AnsibleActionFail as err:
+            if not variables:
+                raise
+            result.update(in_role_words(dict(failed=True, changed=False, action=self._task.action), err.message,
+                                        variables, self._task.args))
+            result.pop("action", None)
+            return result
         secrets = [params.get("password")]
         warnings = []
         if self._task.become:
@@ -128,5 +186,8 @@ class XPhoneAction(ActionBase):
             return result
         outcome = runner.execute(core, params, settings, session, bool(self._task.check_mode), bool(self._task.diff),
                                  warnings + setting_warnings, task_vars.get("inventory_hostname"))
+        if outcome.get("failed") and variables:
+            outcome = in_role_words(dict(outcome, action=self._task.action), outcome.get("msg", ""), variables, params)
+            outcome.pop("action", None)
         result.update(outcome)
         return result
