@@ -110,7 +110,6 @@ def plan(params):
     fallback = port_number("smart_host_port", params.get("smart_host_port"))
     relay_port = port_number("receive_connector_port", params.get("receive_connector_port"))
     warnings = []
-    unknown = sorted(set(table) - set(names))
     entries = []
     for name in names:
         if name not in table and params.get("state") != "absent":
@@ -120,9 +119,6 @@ def plan(params):
         entries.append(dict(name=name, domain="%s.%s" % (name, domain), port=table.get(name, fallback),
                             send_connector="%s%s" % (params.get("send_connector_prefix") or "", name),
                             remote_domain="%s%s" % (params.get("remote_domain_prefix") or "", name)))
-    if unknown and params.get("state") != "absent":
-        warnings.append("mail_flow_smart_host_ports has entries for %s, which %s not in xphone_um_services; they are "
-                        "ignored" % (", ".join(unknown), "is" if len(unknown) == 1 else "are"))
     ip = kind in ("ipv4", "ipv6")
     binding = "[::]:%d" % relay_port if kind == "ipv6" else "0.0.0.0:%d" % relay_port
     return dict(address=address, address_kind=kind, domain=domain, services=entries, bindings=[binding],

@@ -111,7 +111,11 @@ def _refused(handle, scratch, variable, value, *words, **extra):
 def test_each_bad_role_variable_has_its_own_message(lab_env, tmp_path):
     """Each failed pre-check names the variable, the value and what is accepted (issue 9, item 4)."""
     _refused(lab_env, tmp_path, "xphone_um_services", [], "non-empty list", "[]")
-    _refused(lab_env, tmp_path, "xphone_um_services", "fax", "non-empty list", '"fax"')
+    _refused(lab_env, tmp_path, "xphone_um_services", {"fax": 2533}, "is of type dict", "convert to list")
     _refused(lab_env, tmp_path, "xphone_um_services", ["fax", "voice mail"], '"voice mail"', "DNS label")
     _refused(lab_env, tmp_path, "xphone_um_domain", "intern", '"intern"', "at least two labels")
-    _refused(lab_env, tmp_path, "xphone_server_address", "", "IP address or FQDN", 'got ""')
+    _refused(lab_env, tmp_path, "xphone_server_address", "", "neither an IP address nor a fully qualified host name", '= ""')
+    _refused(lab_env, tmp_path, "xphone_server_address", "300.1.1.1", '"300.1.1.1"', "neither an IP address nor")
+    _refused(lab_env, tmp_path, "mail_flow_smart_host_ports", {"fax": 2533, "sms": 70000}, "70000 is not a TCP port",
+             "1 to 65535")
+    _refused(lab_env, tmp_path, "mail_flow_receive_connector_port", 0, "0 is not a TCP port")
