@@ -227,8 +227,8 @@ class ExchangeSettings(object):
     def tls_hint(self):
         if self.protocol != "https":
             return ""
-        return (" Give the CA that issued the server's certificate in the host's ansible_psrp_ca_cert (psrp) or "
-                "ansible_winrm_ca_trust_path (winrm), or the module option ca_cert.")
+        return (" Set the host's inventory variable ansible_psrp_ca_cert (ansible_winrm_ca_trust_path on a winrm host) to "
+                "the file of the CA that issued the server's certificate, or the module option ca_cert.")
 
     def credential_source(self):
         """Where the user name came from, in the words of the person who set it."""

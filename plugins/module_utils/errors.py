@@ -206,6 +206,20 @@ def _names(err):
     return set(type(e).__name__ for e in _chain(err))
 
 
+_TLS_VERIFY = re.compile(r"certificate verify failed: (.+?)\s*(?:\(_ssl\.c|'\)|\"\)|\)\)|$)", re.IGNORECASE)
+
+
+def tls_reason(text):
+    """urllib3's SSLError text as what went wrong with the server's certificate (OpenSSL's reason kept), or the text."""
+    match = _TLS_VERIFY.search(text)
+    if not match:
+        return text
+    reason = match.group(1).strip().rstrip(".")
+    if "mismatch" in reason.lower():
+        return "the server's certificate was issued for another name (%s)" % reason
+    return "the server's certificate is not trusted (%s)" % reason
+
+
 def classify_transport(err, text, endpoint="the endpoint", tls_hint=""):
     """A pypsrp/pywinrm/requests exception as one error of the family (``text`` is its scrubbed message)."""
     names = _names(err)
@@ -228,7 +242,7 @@ def classify_transport(err, text, endpoint="the endpoint", tls_hint=""):
         return ConfigurationError("%s answered 404 Not Found: check the server, port and connection_uri "
                                   "(Exchange serves /PowerShell on 443 or 80, not on the WinRM port)." % endpoint)
     if "SSLError" in names or "CertificateError" in names:
-        return Unreachable("The TLS connection to %s failed: %s.%s" % (endpoint, text, tls_hint))
+        return Unreachable("The TLS connection to %s failed: %s.%s" % (endpoint, tls_reason(text), tls_hint))
     if names & _NO_CONNECTION and not names & _DROPPED_OR_SLOW:
         return Unreachable("Cannot connect to %s: %s" % (endpoint, text))
     if names & {"ReadTimeout", "ReadTimeoutError", "timeout", "TimeoutError"}:

@@ -523,15 +523,17 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: Send connector routing the fax domain to the XPhone Connect server (seed "Forwarding e-mails")
+- name: Send connector routing the fax domain to the XPhone Connect server (vendor procedure, "Forwarding e-mails")
   xphone.connect.exchange_connector:
     type: send
     name: XPhone fax
+    adopt_by: address_spaces  # a connector for fax.alleo.intern made under another name is renamed, not duplicated
     address_spaces: [fax.alleo.intern]
     smart_hosts: [192.168.10.25]
     port: 2533
     smart_host_auth_mechanism: None
     dns_routing_enabled: false
+    usage: Custom
 
 - name: Add one more source server without touching the others
   xphone.connect.exchange_connector:
@@ -540,7 +542,7 @@ EXAMPLES = r'''
     source_transport_servers:
       add: [EX02]
 
-- name: Relay receive connector for the XPhone server only (seed "Relay settings")
+- name: Relay receive connector for the XPhone server only (vendor procedure, "Relay settings")
   xphone.connect.exchange_connector:
     type: receive
     server: EX01

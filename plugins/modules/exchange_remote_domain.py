@@ -27,7 +27,7 @@ options:
     description:
       - SMTP domain the remote domain applies to, such as V(fax.alleo.intern) or V(*.alleo.intern).
       - Required when the remote domain is created. Exchange cannot change it later; a different value for an
-        existing remote domain is an error.
+        existing remote domain is an error unless O(recreate=true).
     type: str
   state:
     description:
@@ -260,15 +260,16 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: Plain-text remote domain for the XPhone fax service (seed "Message formats")
+- name: Plain-text remote domain for the XPhone fax service (vendor procedure, "Message formats"), as the role does it
   xphone.connect.exchange_remote_domain:
     name: fax
     domain_name: fax.alleo.intern
+    adopt_by: domain_name  # a remote domain for fax.alleo.intern made by hand under another name is renamed
+    recreate: true  # a remote domain "fax" for another domain is replaced (Exchange cannot move it)
     character_set: iso-8859-1
     non_mime_character_set: iso-8859-1
     allowed_oof_type: None
     auto_reply_enabled: false
-    auto_forward_enabled: false
     delivery_report_enabled: false
     ndr_enabled: false
     content_type: MimeText

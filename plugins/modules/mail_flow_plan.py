@@ -10,7 +10,7 @@ module: mail_flow_plan
 short_description: Check the mail_flow role's variables and plan its objects, before anything is written
 version_added: 0.2.0
 description:
-  - The first step of the role M(xphone.connect.mail_flow) (usable alone): checks every value the role writes and
+  - The first step of the role C(xphone.connect.mail_flow), usable alone. It checks every value the role writes and
     derives the objects it manages, so that a bad value fails before any task changes Exchange.
   - Checks the XPhone server's address with Python's C(ipaddress) (a fully qualified host name is accepted for the smart
     host), the UM domain, the UM service names (case-insensitive, as Exchange compares names; each must be a DNS

@@ -103,15 +103,15 @@ def test_every_change_of_the_variables_converges(lab_env, tmp_path):
 
     # Change the UM domain: the remote domains are replaced on purpose, and the diff says so.
     moved = dict(ports, xphone_server_address="127.0.0.22", xphone_um_domain="um.alleo.intern")
-    checked, applied = converge(lab_env, tmp_path, expected(baseline, ["fax", "sms"], address="127.0.0.22",
-                                                             domain="um.alleo.intern"), **moved)
+    want = expected(baseline, ["fax", "sms"], address="127.0.0.22", domain="um.alleo.intern")
+    checked, applied = converge(lab_env, tmp_path, want, **moved)
     for run in (checked, applied):
         assert 'remote domain "fax"' in run.output and "fax.um.alleo.intern" in run.output, run.output
 
     # Rename the send connectors: the old ones are found by the domains they route and renamed, never duplicated.
     renamed = dict(moved, mail_flow_send_connector_prefix="UM ")
-    checked, applied = converge(lab_env, tmp_path, expected(baseline, ["fax", "sms"], address="127.0.0.22",
-                                                             domain="um.alleo.intern", prefix="UM "), **renamed)
+    want = expected(baseline, ["fax", "sms"], address="127.0.0.22", domain="um.alleo.intern", prefix="UM ")
+    checked, applied = converge(lab_env, tmp_path, want, **renamed)
     assert 'send connector "UM fax"' in applied.output
 
     # Absent for one service: its objects go, the relay the other service still uses stays.
@@ -172,3 +172,40 @@ def test_a_service_without_a_port_entry_is_warned_about(lab_env, tmp_path):
     assert "voice: <port>" in run.output and "UM service fax has no entry" not in run.output
     send = dict((str(c.properties["Name"]), int(c.properties["Port"])) for c in lab_env.exchange("Get-SendConnector"))
     assert send["XPhone voice"] == 25 and send["XPhone fax"] == 2533
+
+
+# A new UM domain, with the connection to EX01 reset at a sample of positions through that run (the remote domains are
+# removed and created again there): whatever was written before the drop, the next run completes it.
+DROP_POSITIONS = 6
+
+
+def _domain_change(handle, scratch, fault_at=None):
+    handle.reset()
+    assert site(handle, scratch, "--limit", "ex01", mail_flow_smart_host_ports=PORTS).rc == 0
+    handle.reset_stats()
+    fired = len(handle.server.faults.fired())
+    if fault_at is not None:
+        handle.inject_fault("reset", host="EX01", skip=fault_at)
+    run = site(handle, scratch, "--limit", "ex01", xphone_um_domain="um.alleo.intern", mail_flow_smart_host_ports=PORTS)
+    return run, [f["kind"] for f in handle.server.faults.fired()[fired:]]
+
+
+def test_a_server_dropping_during_a_domain_change_leaves_what_the_next_run_completes(shared_labs, tmp_path):
+    handle = shared_labs("domain-change")
+    clean, _none = _domain_change(handle, tmp_path)
+    assert clean.rc == 0, clean.output
+    requests = handle.host_stats("EX01")["requests"]
+    want = observed(handle)
+    assert want["domains"]["fax"] == ("fax.um.alleo.intern", "MimeText")
+    outcomes = []
+    for position in sorted({requests * k // DROP_POSITIONS for k in range(DROP_POSITIONS)}):
+        dropped, fired = _domain_change(handle, tmp_path, fault_at=position)
+        # The drop happened inside the run (the lab answered that request with a reset).
+        assert fired == ["reset"], (position, dropped.output)
+        handle.clear_faults()
+        assert handle.host_stats("EX01")["sessions_open"] == 0, "a shell was left open"
+        outcomes.append((position, dropped.rc))
+        again = site(handle, tmp_path, "--limit", "ex01", xphone_um_domain="um.alleo.intern", mail_flow_smart_host_ports=PORTS)
+        assert again.rc == 0, again.output
+        assert observed(handle)["send"] == want["send"] and observed(handle)["domains"] == want["domains"], (position, again.output)
+    assert len(outcomes) >= DROP_POSITIONS

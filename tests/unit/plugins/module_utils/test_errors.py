@@ -237,7 +237,21 @@ def test_tls_failure_is_unreachable_with_the_ca_cert_hint():
         assert err.__class__ is errors.Unreachable and err.unreachable
         assert err.message.startswith("The TLS connection to %s failed" % ENDPOINT)
         assert err.message.endswith(TLS_HINT)
+    # OpenSSL's reason, not urllib3's wrapping of it.
+    assert "the server's certificate is not trusted (self-signed certificate)." in real.message
+    assert "MaxRetryError" not in real.message and "CERTIFICATE_VERIFY_FAILED" not in real.message
     assert "ca_cert" not in transport(SSLError("x"), tls_hint="").message
+
+
+def test_tls_reason_names_what_is_wrong_with_the_certificate():
+    assert errors.tls_reason("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate "
+                             "(_ssl.c:1006)") == "the server's certificate is not trusted (self-signed certificate)"
+    assert errors.tls_reason("certificate verify failed: unable to get local issuer certificate') ") == (
+        "the server's certificate is not trusted (unable to get local issuer certificate)")
+    mismatch = "certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"
+    assert errors.tls_reason(mismatch) == ("the server's certificate was issued for another name "
+                                           "(IP address mismatch, certificate is not valid for '127.0.0.1')")
+    assert errors.tls_reason("EOF occurred in violation of protocol") == "EOF occurred in violation of protocol"
 
 
 def test_connection_refused_is_unreachable():
