@@ -56,7 +56,9 @@ CONNECTION_OPTIONS = frozenset([
     "validate_certs", "ca_cert", "certificate_pem", "certificate_key_pem", "negotiate_service",
     "negotiate_hostname_override", "connect_timeout", "operation_timeout", "domain_controller",
 ])
-NOT_OBJECT_OPTIONS = frozenset(["name", "state", "type"]) | CONNECTION_OPTIONS
+# adopt_by and recreate choose how the object is found or replaced, not a value it holds: their own tests are
+# test_adopt_by_* and test_recreate_* below (and the mail_flow role's matrix in test_role_mail_flow_changes.py).
+NOT_OBJECT_OPTIONS = frozenset(["name", "state", "type", "adopt_by", "recreate"]) | CONNECTION_OPTIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -531,3 +533,47 @@ def test_check_mode_reports_changes_and_writes_nothing(kind, shared_labs, module
             assert [d["option"] for d in results[n]["differences"]] == [label.split(" ", 1)[1]], results[n]
     assert writes(handle)[before:] == []
     assert handle.state() == state
+
+
+# --- how the object is found or replaced ---------------------------------------------------------------------
+
+def test_adopt_by_renames_what_routes_or_covers_the_domain(shared_labs, module_runner):
+    handle = shared_labs("adopt")
+    handle.reset()
+    send = module_runner(handle, "exchange_connector")
+    domain = module_runner(handle, "exchange_remote_domain")
+    assert not send(type="send", name="Fax by hand", address_spaces=["fax.alleo.intern"], smart_hosts=["127.0.0.21"]).get("failed")
+    assert not domain(name="Fax by hand", domain_name="fax.alleo.intern").get("failed")
+
+    renamed = send(type="send", name="XPhone fax", adopt_by="address_spaces", address_spaces=["fax.alleo.intern"],
+                   smart_hosts=["127.0.0.21"], port=2533)
+    assert renamed["changed"] and renamed["object"] == 'send connector "XPhone fax"', renamed
+    assert {"option": "name", "parameter": "Name", "before": "Fax by hand", "after": "XPhone fax"} in renamed["differences"]
+    names = [str(o["Name"]) for o in exchange(handle, "Get-SendConnector")]
+    assert "XPhone fax" in names and "Fax by hand" not in names
+    assert read(handle, "send", {"name": "XPhone fax"})["Port"] == 2533
+
+    refused = domain(name="fax", domain_name="fax.alleo.intern")
+    assert refused.get("failed") and "Fax by hand" in refused["msg"] and "adopt_by: domain_name" in refused["msg"]
+    adopted = domain(name="fax", domain_name="fax.alleo.intern", adopt_by="domain_name", content_type="MimeText")
+    assert adopted["changed"] and str(read(handle, "remote_domain", {"name": "fax"})["ContentType"]) == "MimeText"
+    assert read(handle, "remote_domain", {"name": "Fax by hand"}) is None
+    assert not domain(name="fax", domain_name="fax.alleo.intern", adopt_by="domain_name", content_type="MimeText")["changed"]
+
+
+def test_recreate_moves_a_remote_domain_to_another_domain(shared_labs, module_runner):
+    handle = shared_labs("adopt")
+    handle.reset()
+    domain = module_runner(handle, "exchange_remote_domain")
+    assert not domain(name="fax", domain_name="fax.alleo.intern", content_type="MimeText", tnef_enabled=False).get("failed")
+    refused = domain(name="fax", domain_name="fax.um.alleo.intern", content_type="MimeText")
+    assert refused.get("failed") and "recreate: true" in refused["msg"]
+    assert read(handle, "remote_domain", {"name": "fax"})["DomainName"] == "fax.alleo.intern"
+
+    moved = domain(name="fax", domain_name="fax.um.alleo.intern", content_type="MimeText", tnef_enabled=False, recreate=True)
+    assert moved["changed"], moved
+    assert {"option": "domain_name", "parameter": "DomainName", "before": "fax.alleo.intern",
+            "after": "fax.um.alleo.intern"} in moved["differences"]
+    now = read(handle, "remote_domain", {"name": "fax"})
+    assert now["DomainName"] == "fax.um.alleo.intern" and str(now["ContentType"]) == "MimeText" and now["TNEFEnabled"] is False
+    assert writes(handle)[-3:] == ["Remove-RemoteDomain", "New-RemoteDomain", "Set-RemoteDomain"]
