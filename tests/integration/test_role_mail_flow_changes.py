@@ -49,13 +49,13 @@ def observed(handle):
 
 
 def expected(baseline, services, domain="alleo.intern", address="127.0.0.21", prefix="XPhone ", relay=True,
-             extra_send=None, extra_domains=None):
+             extra_send=None, extra_domains=None, ports=None, domain_prefix=""):
     """What ``baseline`` (the lab before the role) plus the role's objects for these variables looks like."""
     send = dict(baseline["send"])
     domains = dict(baseline["domains"])
     for name in services:
-        send[(prefix + name).lower()] = (["smtp:%s.%s;1" % (name, domain)], [address], PORTS[name])
-        domains[name] = ("%s.%s" % (name, domain), "MimeText")
+        send[(prefix + name).lower()] = (["smtp:%s.%s;1" % (name, domain)], [address], (ports or PORTS)[name])
+        domains[(domain_prefix + name).lower()] = ("%s.%s" % (name, domain), "MimeText")
     send.update(extra_send or {})
     domains.update(extra_domains or {})
     binding = "[::]:2500" if ":" in address else "0.0.0.0:2500"
@@ -89,6 +89,12 @@ def test_every_change_of_the_variables_converges(lab_env, tmp_path):
 
     # Add a service.
     three = dict(ports, xphone_um_services=["fax", "sms", "voice"])
+    converge(lab_env, tmp_path, expected(baseline, ["fax", "sms", "voice"]), **three)
+
+    # Move one service to another port, and rename the remote domains: found by the domain they cover, renamed.
+    moved_port = dict(PORTS, sms=2600)
+    converge(lab_env, tmp_path, expected(baseline, ["fax", "sms", "voice"], ports=moved_port, domain_prefix="UM-"),
+             **dict(three, mail_flow_smart_host_ports=moved_port, mail_flow_remote_domain_prefix="UM-"))
     converge(lab_env, tmp_path, expected(baseline, ["fax", "sms", "voice"]), **three)
 
     # Drop it: kept by default, with a warning naming the variable that removes it.
