@@ -300,6 +300,9 @@ class ObjectType(object):
             compare.validate_name("name", params.get("name"))
         if params.get("state") == "absent" and self.remove is None:
             raise InvalidInput("state", "the %s always exists; it cannot be removed" % self.noun)
+        if params.get("adopt_by") and params["adopt_by"] not in self.adoptable:
+            raise InvalidInput("adopt_by", "a %s can be found by %s, not by %r" % (
+                self.noun, " or ".join(self.adoptable) or "its name only", params["adopt_by"]))
         if self.validate_hook is not None:
             self.validate_hook(params)
         for prop in self.table + self.memberships:

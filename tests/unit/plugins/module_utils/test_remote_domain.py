@@ -207,3 +207,9 @@ def test_argument_spec_covers_table_and_connection():
         assert prop.option in remote_domain.ARGUMENT_SPEC
     assert remote_domain.ARGUMENT_SPEC["domain_name"] == dict(type="str")
     assert remote_domain.ARGUMENT_SPEC["password"]["no_log"] is True
+
+
+def test_adopt_by_only_what_the_object_type_allows(fx):
+    with pytest.raises(InvalidInput) as err:
+        run(fx, **merged(SEED, adopt_by="content_type"))
+    assert err.value.option == "adopt_by" and "domain_name" in err.value.message and fx.cmdlets() == []
