@@ -112,6 +112,22 @@ class NullableText(Kind):
         return Kind.to_param(self, option, value)
 
 
+class Uri(NullableText):
+    """An absolute http(s) URL (OwaServerUrl); empty or null clears it."""
+
+    name = "uri"
+
+    def to_param(self, option, value):
+        text = NullableText.to_param(self, option, value)
+        if text is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", text, re.IGNORECASE):
+            raise InvalidInput(option, "%r is not an http(s) URL such as https://mail.alleo.intern/owa" % (value,))
+        return text
+
+    def key(self, value):
+        text = NullableText.key(self, value)
+        return text.lower().rstrip("/") if text else None
+
+
 class Fqdn(IText):
     name = "fqdn"
 

@@ -217,7 +217,7 @@ def find_conflict(name, role, bindings, ranges, others):
     return None, None
 
 
-def _resolve_server(servers, wanted, option):
+def resolve_server(servers, wanted, option):
     for server in servers:
         names = [server.get("Name"), server.get("Fqdn"), server.get("Identity")]
         if any(_same(n, wanted) for n in names if n):
@@ -232,13 +232,13 @@ def _server_names(servers, spec, option):
     Servers to add or set must exist; a server to remove that is no longer known is left as written.
     """
     if not isinstance(spec, dict):
-        return [_resolve_server(servers, item, option) for item in _items(spec)]
+        return [resolve_server(servers, item, option) for item in _items(spec)]
     names = {}
     for key, items in spec.items():
         resolved = []
         for item in _items(items):
             try:
-                resolved.append(_resolve_server(servers, item, option))
+                resolved.append(resolve_server(servers, item, option))
             except InvalidInput:
                 if key != "remove":
                     raise
@@ -280,7 +280,7 @@ def _prepare_send(step):
 
 
 def _server(session, params):
-    return _resolve_server(session.invoke("Get-ExchangeServer"), params["server"], "server")
+    return resolve_server(session.invoke("Get-ExchangeServer"), params["server"], "server")
 
 
 def _check_receive(step):

@@ -93,8 +93,10 @@ def test_every_change_of_the_variables_converges(lab_env, tmp_path):
 
     # Move one service to another port, and rename the remote domains: found by the domain they cover, renamed.
     moved_port = dict(PORTS, sms=2600)
+    moved_vars = dict(three)
+    moved_vars.update(mail_flow_smart_host_ports=moved_port, mail_flow_remote_domain_prefix="UM-")
     converge(lab_env, tmp_path, expected(baseline, ["fax", "sms", "voice"], ports=moved_port, domain_prefix="UM-"),
-             **dict(three, mail_flow_smart_host_ports=moved_port, mail_flow_remote_domain_prefix="UM-"))
+             **moved_vars)
     converge(lab_env, tmp_path, expected(baseline, ["fax", "sms", "voice"]), **three)
 
     # Drop it: kept by default, with a warning naming the variable that removes it.

@@ -346,7 +346,13 @@ class FakeExchange(object):
 
     def do_set_imapsettings(self, ps, params):
         settings = self.imap_settings[str(params["Server"]).upper()]
-        settings.update((k, v) for k, v in params.items() if k not in ("Server", "Confirm", "DomainController"))
+        changes = dict((k, v) for k, v in params.items() if k not in ("Server", "Confirm", "DomainController"))
+        if any(settings.get(k) != v for k, v in changes.items()):
+            # Exchange's warning, only when the property bag changed (SetPopImapConfiguration).
+            ps.streams.warning.append(FakeWarning(
+                "Changes to IMAP4 settings will only take effect after all Microsoft Exchange IMAP4 services are "
+                "restarted on server %s." % str(params["Server"]).upper()))
+        settings.update(changes)
 
 
 class FakeSession(object):

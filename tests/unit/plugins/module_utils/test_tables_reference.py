@@ -40,6 +40,7 @@ KIND_TYPES = {
     c.TimeSpan: ("EnhancedTimeSpan", "TimeSpan"),
     c.MultiValued: ("MultiValuedProperty",),
     c.Fqdn: ("Fqdn",),
+    c.Uri: ("Uri",),
     c.Domain: ("SmtpDomainWithSubdomains", "SmtpDomain"),
     c.IPAddress: ("IPAddress",),
     c.NullableText: TEXT_TYPES,
@@ -51,6 +52,7 @@ COMMON = {"Confirm", "WhatIf", "DomainController", "Identity"}
 # Set- parameters of 2016/2019 that are deliberately not options, and why.
 LEFT_OUT = {
     # Renaming: the module's name option is how the object is found.
+    # (adopt_by renames through engine.NAME, which is not a property option.)
     "Set-RemoteDomain": {"Name"},
     "Set-SendConnector": {"Name", "Force",
                           # Get-SendConnector never returns the password, so it cannot be compared; a BasicAuth
