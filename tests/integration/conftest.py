@@ -29,13 +29,16 @@ class ModuleRunner:
 
     def __init__(self, ansible_adhoc, handle, module, host="ex01"):
         self.host = host
-        self.uri = handle.exchange_uri(host.upper())
+        # A Windows module (windows_*) talks to the host's own /wsman, which its inventory entry names.
+        self.uri = None if module.startswith("windows_") else handle.exchange_uri(host.upper())
         manager = ansible_adhoc(inventory=handle.inventory, host_pattern=host)
         # pytest-ansible's attribute lookup splits on dots, so an FQCN needs getattr (notes/tooling.md section 3).
         self._run = getattr(manager[host], "xphone.connect." + module)
 
     def __call__(self, **args):
-        result = self._run(connection_uri=self.uri, **args)
+        if self.uri:
+            args = dict(args, connection_uri=self.uri)
+        result = self._run(**args)
         return dict(result[self.host])
 
 

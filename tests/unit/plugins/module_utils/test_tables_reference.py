@@ -77,6 +77,8 @@ def declared_object_types():
             if "engine.ObjectType(" not in f.read():
                 continue
         module = importlib.import_module("ansible_collections.xphone.connect.plugins.module_utils." + filename[:-3])
+        if getattr(module, "ENDPOINT", "exchange") != "exchange":
+            continue  # a Windows host's cmdlets: test_windows_tables_agree_with_the_windows_reference
         for attr, value in sorted(vars(module).items()):
             if isinstance(value, engine.ObjectType):
                 found.append((filename[:-3], attr, value))
@@ -224,6 +226,37 @@ def uncovered(reference, object_type):
 
 REFERENCE_FACTS = load_reference()
 DECLARED = declared_object_types()
+WINDOWS_REFERENCE = os.path.join(os.path.dirname(REFERENCE), "windows-cmdlets.json")
+
+
+def windows_object_types():
+    from ansible_collections.xphone.connect.plugins.module_utils import windows_service  # pylint: disable=import-outside-toplevel
+    return [windows_service.SERVICE]
+
+
+@pytest.mark.parametrize("object_type", windows_object_types(), ids=lambda ot: ot.noun)
+def test_windows_tables_agree_with_the_windows_reference(object_type):
+    """Windows PowerShell 5.1's cmdlets (the windows reference): each cmdlet exists, the engine's scope parameters and
+    every Prop's parameter exist on it, and a choice offers only values the parameter's enum has."""
+    with open(WINDOWS_REFERENCE, encoding="utf-8") as f:
+        reference = json.load(f)["cmdlets"]
+    problems = []
+    for cmdlet in (object_type.get, object_type.set):
+        if cmdlet not in reference:
+            problems.append("%s is not in the windows reference" % cmdlet)
+            continue
+        for name in object_type.scope:
+            if name not in reference[cmdlet]["parameters"]:
+                problems.append("%s has no -%s" % (cmdlet, name))
+    for prop in object_type.table:
+        fact = reference[object_type.set]["parameters"].get(prop.parameter)
+        if fact is None:
+            problems.append("%s has no -%s" % (object_type.set, prop.parameter))
+        elif isinstance(prop.kind, c.Choice) and fact.get("accepted_values"):
+            extra = set(v.lower() for v in prop.kind.choices) - set(v.lower() for v in fact["accepted_values"])
+            if extra:
+                problems.append("%s offers %s, not accepted by -%s" % (prop.option, sorted(extra), prop.parameter))
+    assert problems == []
 
 
 def test_every_module_object_is_checked():
