@@ -76,6 +76,23 @@ def open_pool(name, hostvars):
     return RunspacePool(wsman, configuration_name="Microsoft.Exchange")
 
 
+def open_windows_pool(name, hostvars):
+    """The host's own /wsman (services), with its inventory connection settings."""
+    wsman = WSMan(
+        hostvars.get("ansible_host", name), port=int(hostvars.get("ansible_port") or 5985), path="wsman",
+        ssl=hostvars.get("ansible_psrp_protocol", "http") == "https", auth=hostvars.get("ansible_psrp_auth", "negotiate"),
+        username=hostvars.get("lab_admin_user") or hostvars.get("ansible_user"),
+        password=hostvars.get("lab_admin_password") or hostvars.get("ansible_password"),
+        cert_validation=hostvars.get("ansible_psrp_cert_validation") != "ignore",
+        negotiate_service=hostvars.get("ansible_psrp_negotiate_service", "WSMAN"),
+    )
+    return RunspacePool(wsman)
+
+
+IMAP = ("LoginType", "MessageRetrievalMimeFormat", "ProtocolLogEnabled")
+IMAP_SERVICES = ("MSExchangeIMAP4", "MSExchangeIMAP4BE")
+
+
 def invoke(pool, cmdlet, **params):
     shell = PowerShell(pool)
     shell.add_cmdlet(cmdlet)
@@ -90,7 +107,7 @@ def invoke(pool, cmdlet, **params):
 def collect(inventory):
     """The configured objects, as a dict that compares equal when nothing changed."""
     hosts = exchange_hosts(inventory)
-    report = {"send_connectors": [], "remote_domains": [], "receive_connectors": {}}
+    report = {"send_connectors": [], "remote_domains": [], "receive_connectors": {}, "imap": {}}
     for index, (name, hostvars) in enumerate(hosts):
         with open_pool(name, hostvars) as pool:
             if index == 0:
@@ -106,6 +123,12 @@ def collect(inventory):
                 )
                 connectors.append(entry)
             report["receive_connectors"][name] = connectors
+            (imap,) = invoke(pool, "Get-ImapSettings", Server=name)
+            report["imap"][name] = {k: prop(imap, k) for k in IMAP}
+        with open_windows_pool(name, hostvars) as pool:
+            report["imap"][name]["services"] = dict(
+                (str(prop(s, "Name")), "%s, %s" % (prop(s, "StartType"), prop(s, "Status")))
+                for s in invoke(pool, "Get-Service", Name=list(IMAP_SERVICES)))
     return report
 
 
@@ -136,6 +159,11 @@ def render(report):
             lines.append("  %-32s %s bindings %s remote %s%s" % (conn["Name"], conn["TransportRole"], conn["Bindings"], conn["RemoteIPRanges"], relay))
         anonymous = [c["Name"] for c in connectors if any("anonymous logon" in u.lower() for u in c["RelayGrantedTo"])]
         lines.append("  anonymous relay (ANONYMOUS LOGON holds %s) only on: %s" % (RELAY_RIGHT, ", ".join(anonymous) or "none"))
+    for server, imap in report.get("imap", {}).items():
+        services = dict(imap).pop("services", {})
+        lines.append("IMAP4 on %s: %s; services %s" % (
+            server, ", ".join("%s=%s" % (k, imap[k]) for k in IMAP),
+            ", ".join("%s (%s)" % item for item in sorted(services.items()))))
     return "\n".join(lines) + "\n"
 
 
