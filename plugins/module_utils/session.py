@@ -40,6 +40,31 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
 )
 from ansible_collections.xphone.connect.plugins.module_utils import kerberos
 
+INT32 = (-(2 ** 31), 2 ** 31 - 1)
+
+
+def tagged(tag, value):
+    """``value`` with an explicit CLIXML tag (pypsrp tags every int as I32 otherwise)."""
+    # Imported here, like every client library: the action plugin's worker process never needs it.
+    try:
+        from pypsrp.serializer import TaggedValue  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - depends on the controller's packages
+        raise ConfigurationError("The pypsrp Python library is required on the controller for transport psrp.")
+    return TaggedValue(tag, value)
+
+
+def wire_value(value):
+    """A bound parameter as pypsrp should send it: an int outside Int32 as System.Int64 (pypsrp would write
+    ``<I32>4294967295</I32>``, which no server can read back), lists item by item."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
+        return tagged("I64", value)
+    if isinstance(value, list):
+        return [wire_value(v) for v in value]
+    return value
+
+
 # pypsrp's classes, imported on first use (load_pypsrp): only the persistent process talks to the server, so the
 # action plugin (one fresh worker process per task) never pays for the import.
 PowerShell = RunspacePool = WSMan = None
@@ -388,7 +413,7 @@ class Session(object):
         try:
             ps.add_cmdlet(cmdlet)
             for name, value in params:
-                ps.add_parameter(name, value)
+                ps.add_parameter(name, wire_value(value))
             try:
                 ps.begin_invoke()
                 sent = True

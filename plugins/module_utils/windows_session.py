@@ -41,7 +41,9 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
     classify_record,
     scrub,
 )
+from ansible_collections.xphone.connect.plugins.module_utils.session import INT32 as _INT32
 from ansible_collections.xphone.connect.plugins.module_utils.session import PypsrpTransport, Session, error_details, is_write, to_plain
+from ansible_collections.xphone.connect.plugins.module_utils.session import tagged as _tagged
 from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import (
     ERROR_CATEGORIES,
     Int64,
@@ -56,7 +58,6 @@ from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import
     step_failed,
 )
 
-_INT32 = (-(2 ** 31), 2 ** 31 - 1)
 # pywinrm's WinRMError texts that mean the settings cannot work (transport.py build_session, encryption.py).
 _PYWINRM_SETTINGS_REFUSED = re.compile(r"is not installed|unsupported auth method|not supported in pywinrm|"
                                        r"does not support it|^invalid ")
@@ -85,15 +86,6 @@ def psrp_value(value, top=True):
     if isinstance(value, dict):
         return dict((k, psrp_value(v, False)) for k, v in value.items())
     return value
-
-
-def _tagged(tag, value):
-    # Imported here, like every client library: the action plugin's worker process never needs it.
-    try:
-        from pypsrp.serializer import TaggedValue  # pylint: disable=import-outside-toplevel
-    except ImportError:  # pragma: no cover - depends on the controller's packages
-        raise ConfigurationError("The pypsrp Python library is required on the controller for transport psrp.")
-    return TaggedValue(tag, value)
 
 
 # -- winrm: the runner through pywinrm's Protocol ----------------------------------------------------------

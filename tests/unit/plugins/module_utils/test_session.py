@@ -884,3 +884,14 @@ def test_error_details_reads_what_the_server_filled_in():
     assert category == "Set-RemoteDomain ManagementObjectNotFoundException"
     record.details_message = "a better message"
     assert error_details(record)[0] == "a better message"
+
+
+def test_ints_beyond_int32_travel_as_int64():
+    from ansible_collections.xphone.connect.plugins.module_utils.session import wire_value  # pylint: disable=import-outside-toplevel
+    big = wire_value(4294967295)
+    assert type(big).__name__ == "TaggedValue" and big.tag == "I64" and big.value == 4294967295
+    assert wire_value(2147483647) == 2147483647 and not hasattr(wire_value(2147483647), "tag")
+    assert wire_value(-2147483648) == -2147483648 and wire_value(-2147483649).tag == "I64"
+    assert wire_value(True) is True and wire_value(None) is None and wire_value("4294967295") == "4294967295"
+    listed = wire_value([1, 2147483648])
+    assert listed[0] == 1 and listed[1].tag == "I64"

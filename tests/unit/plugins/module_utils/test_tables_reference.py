@@ -23,6 +23,7 @@ import pytest
 
 from ansible_collections.xphone.connect.plugins.module_utils import compare as c
 from ansible_collections.xphone.connect.plugins.module_utils import engine
+from ansible_collections.xphone.connect.plugins.module_utils import throttling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, "..", "..", "..", "lab", "reference", "exchange-cmdlets.json")
@@ -33,6 +34,9 @@ VERSIONS = ("ex2016", "ex2019")
 # so the most specific entry wins (TriState before Bool, Unlimited before Int, Fqdn before IText).
 TEXT_TYPES = ("String", "SmtpX509Identifier")
 KIND_TYPES = {
+    # A throttling setting is Unlimited<UInt32> in Exchange even where the reference types it UInt32: the vendor
+    # document sets EWSMaxConcurrency, CPAMaxConcurrency and RCAMaxConcurrency to Unlimited.
+    throttling.ThrottlingValue: ("Unlimited", "UInt32"),
     c.TriState: ("Boolean",),
     c.Bool: ("Boolean", "SwitchParameter"),
     c.Unlimited: ("Unlimited",),
@@ -59,6 +63,8 @@ LEFT_OUT = {
                           # smart host still needs it set by hand.
                           "AuthenticationCredential"},
     "Set-ReceiveConnector": {"Name"},
+    # The policy's name is how it is found; -Force only skips the confirmation that -Confirm:$false already skips.
+    "Set-ThrottlingPolicy": {"Name", "Force"},
 }
 
 
