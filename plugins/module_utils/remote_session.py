@@ -62,7 +62,7 @@ class SessionTable(object):
                 output = session.run_plan(plan_from_data(request["plan"]))
                 return dict(output=output, warnings=session.warnings, stats=dict(session.stats))
             output = session.invoke(request["cmdlet"], request.get("parameters") or [],
-                                    not_found_ok=bool(request.get("not_found_ok")))
+                                    not_found_ok=bool(request.get("not_found_ok")), input_objects=request.get("input"))
             return dict(output=output, warnings=session.warnings, stats=dict(session.stats))
         except XPhoneError as err:
             repeat = ended is not None and self._ended_by.get(key) == task
@@ -96,10 +96,12 @@ class RemoteSession(object):
         if value:
             self.secrets.append(str(value))
 
-    def invoke(self, cmdlet, parameters=None, not_found_ok=False):
+    def invoke(self, cmdlet, parameters=None, not_found_ok=False, input_objects=None):
         params = list(parameters.items()) if isinstance(parameters, dict) else list(parameters or [])
-        return self._request(dict(op="invoke", cmdlet=cmdlet, parameters=[list(pair) for pair in params],
-                                  not_found_ok=not_found_ok))
+        request = dict(op="invoke", cmdlet=cmdlet, parameters=[list(pair) for pair in params], not_found_ok=not_found_ok)
+        if input_objects is not None:
+            request["input"] = list(input_objects)
+        return self._request(request)
 
     def run_plan(self, plan):
         """``WindowsSession.run_plan`` in the persistent process; the plan's secrets cross the private socket only."""

@@ -347,14 +347,17 @@ class Session(object):
             params.append(("Confirm", False))
         return params
 
-    def invoke(self, cmdlet, parameters=None, not_found_ok=False):
+    def invoke(self, cmdlet, parameters=None, not_found_ok=False, input_objects=None):
         """Run ``cmdlet`` with bound ``parameters`` (a dict or (name, value) pairs); return plain objects.
 
-        ``not_found_ok`` turns a not-found error record into an empty result.
+        ``not_found_ok`` turns a not-found error record into an empty result. ``input_objects`` are the
+        pipeline's input (strings such as identities, bound by the cmdlet's pipeline parameter), so that one
+        pipeline serves many objects: Exchange runs the cmdlet once per input object.
         """
         params = self.parameters(cmdlet, parameters)
+        inputs = list(input_objects) if input_objects is not None else None
         try:
-            return self._retrying(lambda: self._attempt(cmdlet, params), cmdlet)
+            return self._retrying(lambda: self._attempt(cmdlet, params, inputs), cmdlet)
         except NotFound:
             if not_found_ok:
                 return []
@@ -384,16 +387,16 @@ class Session(object):
                         "quotas): close leaked sessions, lower forks, or raise the quota.")
         return message
 
-    def _attempt(self, cmdlet, params):
+    def _attempt(self, cmdlet, params, inputs=None):
         """One try of a cmdlet: its output as plain objects, or its first error record raised as an error."""
-        ran = self.run_pipeline(cmdlet, params)
+        ran = self.run_pipeline(cmdlet, params, inputs)
         if ran.errors:
             message, exc_type, category = error_details(ran.errors[0])
             raise classify_record(scrub(message, self.secrets), cmdlet, scrub(exc_type, self.secrets),
                                   scrub(category, self.secrets))
         return [to_plain(obj) for obj in ran.output]
 
-    def run_pipeline(self, cmdlet, params):
+    def run_pipeline(self, cmdlet, params, inputs=None):
         """One try of one pipeline on the session's pool (opened if needed), under the rules for writes.
 
         Returns a ``PipelineRun`` with the raw output and error records (callers decide what a record means);
@@ -415,7 +418,10 @@ class Session(object):
             for name, value in params:
                 ps.add_parameter(name, wire_value(value))
             try:
-                ps.begin_invoke()
+                if inputs is None:
+                    ps.begin_invoke()
+                else:
+                    ps.begin_invoke(input=[wire_value(v) for v in inputs])
                 sent = True
                 output = ps.end_invoke()
             except XPhoneError:

@@ -197,11 +197,13 @@ class WindowsSession(Session):
         return classified
 
     # -- the interface of the modules' cores ----------------------------------------------------------
-    def invoke(self, cmdlet, parameters=None, not_found_ok=False):
+    def invoke(self, cmdlet, parameters=None, not_found_ok=False, input_objects=None):
         """One allow-listed cmdlet as a one-step plan: its output, or its first error record raised.
 
-        ``not_found_ok`` turns a not-found error record into an empty result.
+        ``not_found_ok`` turns a not-found error record into an empty result. A plan step takes no pipeline input.
         """
+        if input_objects is not None:
+            raise ConfigurationError("A Windows plan step takes no pipeline input (%s)." % cmdlet)
         result = self.run_plan(Plan().add(cmdlet, parameters))[0]
         err = step_error(result)
         if err is None:

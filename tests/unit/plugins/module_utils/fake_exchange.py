@@ -80,12 +80,23 @@ class FakePowerShell(object):
         self.params.append((name, value))
         return self
 
-    def begin_invoke(self):
-        """pypsrp sends the command here; a fault in ``exchange.begin_faults`` is raised before it reaches the fake."""
+    def begin_invoke(self, input=None):  # pylint: disable=redefined-builtin
+        """pypsrp sends the command here; a fault in ``exchange.begin_faults`` is raised before it reaches the fake.
+
+        ``input``: the pipeline's input objects; the cmdlet runs once per object, bound as -Identity."""
+        self.input = input
         if self.exchange.begin_faults:
             raise self.exchange.begin_faults.pop(0)
         self.exchange.recorded.append(self)
-        self._output = self.exchange.dispatch(self)
+        if input is None:
+            self._output = self.exchange.dispatch(self)
+            return
+        self._output = []
+        given = list(self.params)
+        for item in input:
+            self.params = given + [("Identity", item)]
+            self._output += self.exchange.dispatch(self)
+        self.params = given
 
     def end_invoke(self):
         """A fault in ``exchange.reply_faults`` is raised after the command ran: its reply is lost."""
@@ -370,7 +381,7 @@ class FakeSession(object):
         self.slept = []
         self.lose_reply = []
 
-    def invoke(self, cmdlet, parameters=None, not_found_ok=False):
+    def invoke(self, cmdlet, parameters=None, not_found_ok=False, input_objects=None):
         # Imported here so that this helper module imports without the collection on the path.
         from ansible_collections.xphone.connect.plugins.module_utils import errors  # pylint: disable=import-outside-toplevel
 
@@ -386,7 +397,8 @@ class FakeSession(object):
         ps.add_cmdlet(cmdlet)
         for name, value in params:
             ps.add_parameter(name, value)
-        output = ps.invoke()
+        ps.begin_invoke(input=list(input_objects) if input_objects is not None else None)
+        output = ps.end_invoke()
         for record in ps.streams.warning:
             if record.message not in self.warnings:
                 self.warnings.append(record.message)
