@@ -28,7 +28,9 @@ from ansible.module_utils.connection import ConnectionError  # pylint: disable=r
 from ansible_collections.xphone.connect.plugins.module_utils.connection import ExchangeSettings, is_windows_settings
 from ansible_collections.xphone.connect.plugins.module_utils.errors import ConfigurationError, XPhoneError, from_dict, scrub
 from ansible_collections.xphone.connect.plugins.module_utils.session import Session
-from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import plan_from_data, plan_secrets, plan_to_data
+from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import (
+    Secret, plan_from_data, plan_secrets, plan_to_data, value_from_data, value_to_data,
+)
 from ansible_collections.xphone.connect.plugins.module_utils.windows_session import WindowsSession
 
 
@@ -61,8 +63,9 @@ class SessionTable(object):
                     raise ConfigurationError("A Windows plan needs the settings of a Windows host's /wsman endpoint.")
                 output = session.run_plan(plan_from_data(request["plan"]))
                 return dict(output=output, warnings=session.warnings, stats=dict(session.stats))
-            output = session.invoke(request["cmdlet"], request.get("parameters") or [],
-                                    not_found_ok=bool(request.get("not_found_ok")), input_objects=request.get("input"))
+            params = [(name, value_from_data(value)) for name, value in request.get("parameters") or []]
+            output = session.invoke(request["cmdlet"], params, not_found_ok=bool(request.get("not_found_ok")),
+                                    input_objects=request.get("input"))
             return dict(output=output, warnings=session.warnings, stats=dict(session.stats))
         except XPhoneError as err:
             repeat = ended is not None and self._ended_by.get(key) == task
@@ -98,7 +101,11 @@ class RemoteSession(object):
 
     def invoke(self, cmdlet, parameters=None, not_found_ok=False, input_objects=None):
         params = list(parameters.items()) if isinstance(parameters, dict) else list(parameters or [])
-        request = dict(op="invoke", cmdlet=cmdlet, parameters=[list(pair) for pair in params], not_found_ok=not_found_ok)
+        for _name, value in params:
+            if isinstance(value, Secret):
+                self.add_secret(value.reveal())
+        request = dict(op="invoke", cmdlet=cmdlet, parameters=[[name, value_to_data(value)] for name, value in params],
+                       not_found_ok=not_found_ok)
         if input_objects is not None:
             request["input"] = list(input_objects)
         return self._request(request)

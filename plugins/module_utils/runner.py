@@ -65,7 +65,8 @@ def failure(err, secrets, host=None):
 
 def execute(core, params, settings, session, check_mode=False, diff_mode=False, warnings=(), host=None):
     """Run ``core`` on ``session``; returns the module result (``failed`` set on an error of the family)."""
-    secrets = [params.get("password"), settings.password] + list(getattr(session, "secrets", []))
+    secrets = ([params.get(name) for name, spec in core.ARGUMENT_SPEC.items() if spec.get("no_log")] + [settings.password]
+               + list(getattr(session, "secrets", [])))
     try:
         result = core.run(session, params, check_mode=check_mode, diff_mode=diff_mode)
     except XPhoneError as err:

@@ -39,6 +39,7 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
     scrub,
 )
 from ansible_collections.xphone.connect.plugins.module_utils import kerberos
+from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import Secret
 
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
 
@@ -58,6 +59,8 @@ def wire_value(value):
     ``<I32>4294967295</I32>``, which no server can read back), lists item by item."""
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, Secret):
+        return tagged("SS", value.reveal())
     if isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
         return tagged("I64", value)
     if isinstance(value, list):
@@ -261,6 +264,9 @@ class Session(object):
         self._pool_commands = 0
         self._answered = False        # the endpoint has answered at least once
         self._terminal = None         # an authentication/unreachable error: not tried again
+        # Set once a parameter is a Secret (bound as a SecureString): from then on every pool exchanges the PSRP
+        # session key as it opens.
+        self._session_key = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self):
@@ -311,7 +317,31 @@ class Session(object):
         self._opened()
 
     def _opened(self):
-        """Called after a pool opened (a subclass may prepare it, e.g. exchange a session key)."""
+        """Called after a pool opened: a pool that will carry a SecureString gets its session key."""
+        if self._session_key:
+            self._exchange_keys()
+
+    def _exchange_keys(self):
+        """Give an already open pool a session key (a pool opened from now on gets one as it opens)."""
+        if self._pool is None:
+            return
+        try:
+            self._pool.exchange_keys()
+        except XPhoneError:
+            raise
+        except Exception as err:  # pylint: disable=broad-except
+            fault = self._fault(err)
+            self._discard_pool()
+            raise fault
+
+    def _need_session_key(self, values):
+        """Before a Secret is bound: remember it for scrubbing and make sure the pool has a session key."""
+        secrets = [v for v in values if isinstance(v, Secret)]
+        for secret in secrets:
+            self.add_secret(secret.reveal())
+        if secrets and not self._session_key:
+            self._session_key = True
+            self._retrying(self._exchange_keys, "the session key exchange")
 
     def _fault(self, err, opening=False):
         """Classify a transport exception; remember the ones that end the host."""
@@ -355,6 +385,7 @@ class Session(object):
         pipeline serves many objects: Exchange runs the cmdlet once per input object.
         """
         params = self.parameters(cmdlet, parameters)
+        self._need_session_key([value for _name, value in params])
         inputs = list(input_objects) if input_objects is not None else None
         try:
             return self._retrying(lambda: self._attempt(cmdlet, params, inputs), cmdlet)

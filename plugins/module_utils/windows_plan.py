@@ -389,6 +389,16 @@ def _from_wire(tagged):
     raise PlanError("A plan value of kind %r cannot be read." % (kind,))
 
 
+def value_to_data(value):
+    """One parameter value as JSON-able data, a Secret included (for the persistent connection's private socket)."""
+    return _wire_value(value)
+
+
+def value_from_data(data):
+    """The value ``value_to_data`` described."""
+    return _from_wire(data)
+
+
 def plan_to_data(plan):
     """The plan as JSON-able data (secrets included: only for the persistent connection's private socket)."""
     return {"stop_on_error": bool(plan.stop_on_error),

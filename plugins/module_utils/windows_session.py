@@ -169,8 +169,6 @@ class WindowsSession(Session):
         super(WindowsSession, self).__init__(settings, transport=transport or PypsrpTransport(), **kwargs)
         self.winrm_transport = winrm_transport or WinrmTransport()
         self._protocol = None
-        # Set once a plan binds a SecureString: from then on every pool exchanges the key as it opens.
-        self._session_key = False
 
     @property
     def wire(self):
@@ -237,23 +235,6 @@ class WindowsSession(Session):
             results.append(result)
             stop = plan.stop_on_error and step_failed(result)
         return results
-
-    def _opened(self):
-        if self._session_key:
-            self._exchange_keys()
-
-    def _exchange_keys(self):
-        """Give an already open pool a session key (a pool opened from now on gets one as it opens)."""
-        if self._pool is None:
-            return
-        try:
-            self._pool.exchange_keys()
-        except XPhoneError:
-            raise
-        except Exception as err:  # pylint: disable=broad-except
-            fault = self._fault(err)
-            self._discard_pool()
-            raise fault
 
     def _psrp_step(self, cmdlet, params):
         ran = self.run_pipeline(cmdlet, params)

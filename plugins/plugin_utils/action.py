@@ -168,7 +168,8 @@ class XPhoneAction(ActionBase):
                                         variables, self._task.args))
             result.pop("action", None)
             return result
-        secrets = [params.get("password")]
+        # Every no_log option is a secret to scrub (the connection's password, a service account's password).
+        secrets = [params.get(name) for name, spec in core.ARGUMENT_SPEC.items() if spec.get("no_log")]
         warnings = []
         if self._task.become:
             warnings.append("become has no effect on %s: it runs on the controller and acts on the server as the "

@@ -208,9 +208,12 @@ def get_group(inv) -> None:
         records = list(groups(data).values())
         if inv.has("Identity"):
             ident = inv.params["Identity"]
+            # GroupIdParameter also resolves the canonical name that Get-Group's Members show (alleo.intern/Users/X).
+            fqdn = common.domain(data)["fqdn"]
             found = [g for g in records if common.matches(
-                {"Name": g["name"], "Guid": g["guid"], "Sid": g["sid"], "DistinguishedName": group_dn(data, g)},
-                ident, ("Name", "Sid"))]
+                {"Name": g["name"], "Guid": g["guid"], "Sid": g["sid"], "DistinguishedName": group_dn(data, g),
+                 "Identity": f"{fqdn}/{g.get('ou', 'Users')}/{g['name']}"},
+                ident, ("Name", "Sid", "Identity"))]
             if not found:
                 common.report_not_found(inv, ident)
             records = found

@@ -17,6 +17,7 @@ from pypsrp.exceptions import WSManFaultError
 from ansible_collections.xphone.connect.plugins.module_utils import connection, errors
 from ansible_collections.xphone.connect.plugins.module_utils.remote_session import RemoteSession, SessionTable
 from ansible_collections.xphone.connect.plugins.module_utils.session import RETRIES, Session
+from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import value_to_data
 
 PASSWORD = "Table-Secret-9!"
 TASK_A = "0242ac11-0002-aaaa-0000-000000000001"
@@ -62,7 +63,7 @@ def table(fx, sleeps):
 
 def request(settings, cmdlet="Get-RemoteDomain", parameters=(), task=TASK_A, op="invoke", not_found_ok=False):
     return dict(settings=settings.to_dict(), task=task, op=op, cmdlet=cmdlet,
-                parameters=[list(p) for p in parameters], not_found_ok=not_found_ok)
+                parameters=[[name, value_to_data(value)] for name, value in parameters], not_found_ok=not_found_ok)
 
 
 def remote(table, settings=None, task=TASK_A):
