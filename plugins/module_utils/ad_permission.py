@@ -57,8 +57,13 @@ def canonical_rights(values):
     return out
 
 
-def _user(session, name):
+def _user(session, name, check_mode=False):
     found = session.invoke("Get-User", [("Identity", name)], not_found_ok=True)
+    if not found and check_mode:
+        # A check-mode run of a play that creates the account first: the account does not exist yet.
+        session.warnings.append("user %s does not exist (yet): in check mode every right is shown as missing, as it would "
+                                "be once a task before this one created the account" % name)
+        return None
     if not found:
         raise InvalidInput("user", "no user %r was found (give the account's name, alias, UPN or DOMAIN\\name)" % name)
     if len(found) > 1:
@@ -131,12 +136,15 @@ def run(session, params, check_mode=False, diff_mode=False):
     if wanted_dbs is not None and not _items(wanted_dbs):
         raise InvalidInput("databases", "is empty; leave it out for every mailbox database of the organisation")
     user = params["user"]
-    account = _user(session, user)
+    account = _user(session, user, check_mode)
     databases = _databases(session, wanted_dbs)
     absent = params.get("state") == "absent"
 
     def plan():
-        have = explicit_rights(session, user, databases)
+        if account is None:
+            have = dict((str(db.get("Name")), set()) for db in databases)
+        else:
+            have = explicit_rights(session, user, databases)
         changes = {}
         for name, held in have.items():
             if absent:
@@ -168,6 +176,7 @@ def run(session, params, check_mode=False, diff_mode=False):
                     raise
                 # Whether the write took effect is unknown: read again and write only what is still missing.
                 have, changes = plan()
+    account = account or dict(Name=user)
     result = dict(changed=bool(differences), differences=differences, user=str(account.get("Name")),
                   databases=sorted(str(db.get("Name")) for db in databases), extended_rights=rights,
                   pipelines=pipelines, object="extended rights of %s on %d mailbox database%s" % (

@@ -149,11 +149,16 @@ def engine_params(params):
     return out
 
 
-def _policy_of(session, user):
+def _policy_of(session, user, check_mode=False):
     try:
         found = session.invoke("Get-ThrottlingPolicyAssociation", [("Identity", user)])
     except NotFound:
-        raise InvalidInput("users", "no user %r was found (give the account's name, alias or UPN)" % user)
+        found = []
+    if not found and check_mode:
+        # A check-mode run of a play that creates the account first: the account does not exist yet.
+        session.warnings.append("user %s does not exist (yet): in check mode its association is shown as it would be "
+                                "made once a task before this one created the account" % user)
+        return None
     if not found:
         raise InvalidInput("users", "no user %r was found (give the account's name, alias or UPN)" % user)
     return policy_name(found[0].get("ThrottlingPolicyId")) or None
@@ -177,7 +182,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     wanted = engine_params(params)
     name = params["name"]
     users = list(params.get("users") or [])
-    associations = [(user, _policy_of(session, user)) for user in users]
+    associations = [(user, _policy_of(session, user, check_mode)) for user in users]
     if params.get("state") == "absent":
         return _absent(session, wanted, associations, check_mode, diff_mode)
     result = POLICY.run(session, wanted, check_mode=check_mode, diff_mode=diff_mode)

@@ -77,6 +77,9 @@ def in_role_words(result, message, variables, args):
         # An argument spec error has no option of its own; it names the option in its text.
         mentioned = [o for o in variables if re.search(r"\b%s\b" % re.escape(o), message)]
         option = mentioned[0] if mentioned else None
+    if option in variables and message.startswith(option + ": "):
+        # The option's own "option: " prefix; the variable takes its place in front.
+        message = message[len(option) + 2:]
     for name, variable in variables.items():
         message = re.sub(r"\b%s(?=: )" % re.escape(name), str(variable), message)
     if option in variables:

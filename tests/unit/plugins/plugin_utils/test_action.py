@@ -49,3 +49,10 @@ def test_an_argument_spec_error_is_matched_by_the_option_it_names():
 def test_without_a_mapping_the_message_is_unchanged():
     result = in_role_words(dict(failed=True, option="name"), "bad name", {}, dict(name="x"))
     assert result == dict(failed=True, option="name", msg="bad name")
+
+
+def test_the_options_own_prefix_gives_way_to_the_variable():
+    result = in_role_words(dict(failed=True, option="smart_hosts"), "smart_hosts: '300.1.1.1' is not an IP address",
+                           VARIABLES, dict(smart_hosts=["300.1.1.1"]))
+    assert result["msg"] == ('xphone_server_address (given to the module as smart_hosts = ["300.1.1.1"]): '
+                             "'300.1.1.1' is not an IP address")
