@@ -62,7 +62,7 @@ def clean(shared_labs, tmp_path_factory):
 
 
 # Enough positions to cover a clean run of site.yml on ex01 (the test fails if the run needs more).
-POSITIONS = 160
+POSITIONS = 200
 
 
 @pytest.mark.parametrize("position", range(POSITIONS))
