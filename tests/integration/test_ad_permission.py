@@ -5,8 +5,10 @@ exact trustee, explicit entries only; FullAccess shown inherited on a mailbox; a
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from lab.model import SecureString
+from lab.pytest_plugin import DEFAULT_TOPOLOGY
 from pytest_ansible.errors import AnsibleConnectionFailure
 
 RIGHTS = ("Receive-As", "Send-As")
@@ -157,3 +159,32 @@ def test_a_connection_reset_anywhere_then_a_rerun_completes_without_duplicates(a
         assert sorted(rights) == sorted(list(RIGHTS) * 5), (position, rights)
     # Some drops were survived within the run (reads retried, a lost write's reply read back), some ended it.
     assert "ok" in outcomes.values(), outcomes
+
+
+def test_four_hundred_databases_in_a_dag_and_on_a_standalone_server(lab_factory, module_runner):
+    """A full 16-member DAG's worth of databases: one read pipeline and one write pipeline, whatever the count."""
+    dbs = []
+    for n in range(1, 401):
+        server, copies = (("EX03", ["EX03"]) if n % 5 == 0 else
+                          ("EX01", ["EX01", "EX02"]) if n % 2 else ("EX02", ["EX02", "EX01"]))
+        dbs.append({"name": "DB%03d" % n, "server": server, "copies": copies})
+    with open(DEFAULT_TOPOLOGY, encoding="utf-8") as f:
+        hosts = yaml.safe_load(f)["hosts"]
+    for host in hosts:
+        if host.get("role") == "exchange":
+            host["databases"] = [d["name"] for d in dbs if d["server"] == host["name"]]
+    handle = lab_factory("many", changes={"databases": dbs, "hosts": hosts})
+    handle.exchange("New-Mailbox", Name="MAPIAccount", UserPrincipalName="mapiaccount@alleo.intern",
+                    Password=SecureString("Lab-Service-2026!"))
+    run = module_runner(handle, "exchange_ad_permission")
+    handle.reset_stats()
+    granted = run(user="MAPIAccount")
+    assert granted["changed"] is True and granted["pipelines"] == 1 and len(granted["databases"]) == 400, granted
+    pipelines = handle.host_stats("EX01")["pipelines"]
+    # Get-User, Get-MailboxDatabase, one Get-ADPermission over all 400, one Add-ADPermission over all 400.
+    assert pipelines <= 5, pipelines
+    held = stored_entries(handle, "MAPIAccount")
+    assert sorted(held) == sorted(list(RIGHTS) * 400)
+    handle.reset_stats()
+    again = run(user="MAPIAccount")
+    assert again["changed"] is False and again["pipelines"] == 0 and handle.host_stats("EX01")["pipelines"] <= 4

@@ -62,6 +62,10 @@ def test_the_account_its_rights_and_policy_then_nothing_then_back(lab_env, tmp_p
     assert len(rights(lab_env)) == 10 and policy_of(lab_env) == "NoThrottlingPolicy"
     assert all(sessions(lab_env, s) is None for s in SERVERS)
     assert CANARY not in json.dumps(lab_env.state()) and CANARY not in json.dumps(lab_env.audit())
+    for folder, _dirs, files in os.walk(lab_env.dir):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                assert CANARY.encode() not in handle.read(), os.path.join(folder, name)
 
     again = mapi(lab_env, tmp_path)
     assert again.rc == 0 and again.changed == 0, again.output
