@@ -85,3 +85,20 @@ def test_bad_values_name_the_role_variable_and_change_nothing(lab_env, tmp_path)
     run = imap(lab_env, scratch=tmp_path, imap_login_type="Telnet")
     assert run.rc != 0 and "imap_login_type" in run.output and "PlainTextLogin" in run.output
     assert lab_env.state() == state
+
+
+def test_the_exe_config_way_when_asked(lab_env, tmp_path):
+    import base64  # pylint: disable=import-outside-toplevel
+    path = ("c:\\program files\\microsoft\\exchange server\\v15\\clientaccess\\popimap\\"
+            "microsoft.exchange.imap4.exe.config")
+    assert imap(lab_env, scratch=tmp_path).rc == 0
+    run = imap(lab_env, scratch=tmp_path, imap_exe_config_protocol_log=True)
+    assert run.rc == 0, run.output
+    for server in SERVERS:
+        data = base64.b64decode(lab_env.state()["hosts"][server]["files"][path]["data"])
+        assert b'key="ProtocolLog" value="true"' in data
+    assert "the next cumulative update replaces it" in run.output
+    # The services read the file only when they start: both restarted on every server.
+    assert sorted(restarts(lab_env)) == sorted((s, n) for s in SERVERS for n in ("MSExchangeIMAP4", "MSExchangeIMAP4BE"))
+    again = imap(lab_env, scratch=tmp_path, imap_exe_config_protocol_log=True)
+    assert again.rc == 0 and again.changed == 0, again.output

@@ -185,7 +185,11 @@ def _content_bytes(inv: t.Any) -> bytes:
     encoding = common.enum_text(inv.params.get("Encoding")) or "Default"
     values = common.as_list(inv.params.get("Value"))
     if encoding.lower() == "byte":
-        return bytes(int(v) & 0xFF for v in values)
+        # A byte[] binds to -Value (Object[]) element by element, as PowerShell's parameter binder does.
+        flat = []
+        for v in values:
+            flat.extend(v if isinstance(v, (bytes, bytearray)) else [v])
+        return bytes(int(v) & 0xFF for v in flat)
     if inv.params.get("NoNewline"):
         text = "".join(common.plain(v) for v in values)
     else:
