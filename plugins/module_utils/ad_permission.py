@@ -179,6 +179,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     account = account or dict(Name=user)
     result = dict(changed=bool(differences), differences=differences, user=str(account.get("Name")),
                   databases=sorted(str(db.get("Name")) for db in databases), extended_rights=rights,
+                  servers=sorted(set(str(server) for db in databases for server in _items(db.get("Servers")))),
                   pipelines=pipelines, object="extended rights of %s on %d mailbox database%s" % (
                       account.get("Name"), len(databases), "" if len(databases) == 1 else "s"))
     if diff_mode:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.xphone.connect.plugins.module_utils import compare as c
 from ansible_collections.xphone.connect.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
-from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput, ReplyLost
 from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import Secret
 
 ADMIN_GROUPS = ("Domain Admins", "Enterprise Admins", "Organization Management", "Exchange Servers",
@@ -93,6 +93,16 @@ def admin_path(session, user, groups):
     return None
 
 
+def _write(session, cmdlet, args, landed):
+    """Send a write once; when its reply is lost, read whether it took effect instead of sending it again."""
+    try:
+        session.invoke(cmdlet, args)
+    except ReplyLost as err:
+        if landed is None or not landed():
+            raise
+        del err
+
+
 def run(session, params, check_mode=False, diff_mode=False):
     validate(params)
     name = params["name"]
@@ -122,7 +132,7 @@ def run(session, params, check_mode=False, diff_mode=False):
             if params.get(option):
                 args.append((parameter, params[option]))
         if not check_mode:
-            session.invoke("New-Mailbox", args)
+            _write(session, "New-Mailbox", args, lambda: _find(session, "Get-Mailbox", name) is not None)
             wrote.append("New-Mailbox")
     else:
         if mailbox is None:
@@ -130,12 +140,14 @@ def run(session, params, check_mode=False, diff_mode=False):
             args = [("Identity", name)] + [(p, params[o]) for o, p in (("alias", "Alias"), ("database", "Database"))
                                            if params.get(o)]
             if not check_mode:
-                session.invoke("Enable-Mailbox", args)
+                _write(session, "Enable-Mailbox", args, lambda: _find(session, "Get-Mailbox", name) is not None)
                 wrote.append("Enable-Mailbox")
         if password is not None and params.get("update_password") == "always":
             differences.append(dict(option="account_password", parameter="Password", before=None, after=None))
             if not check_mode:
-                session.invoke("Set-Mailbox", [("Identity", name), ("Password", Secret(password))])
+                # A password cannot be read back: a lost reply is reported (the password may or may not be set; a
+                # second send could meet the domain's password history).
+                _write(session, "Set-Mailbox", [("Identity", name), ("Password", Secret(password))], None)
                 wrote.append("Set-Mailbox")
     current = _find(session, "Get-Mailbox", name) if wrote else mailbox
     label = 'service account "%s"' % name

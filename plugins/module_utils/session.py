@@ -39,7 +39,7 @@ from ansible_collections.xphone.connect.plugins.module_utils.errors import (
     scrub,
 )
 from ansible_collections.xphone.connect.plugins.module_utils import kerberos
-from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import Secret
+from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import Int64, Secret
 
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
 
@@ -61,6 +61,9 @@ def wire_value(value):
         return value
     if isinstance(value, Secret):
         return tagged("SS", value.reveal())
+    if isinstance(value, Int64):
+        # What a large int becomes on its way through the persistent connection's socket (windows_plan.value_to_data).
+        return tagged("I64", value.value)
     if isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
         return tagged("I64", value)
     if isinstance(value, list):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ansible_collections.xphone.connect.plugins.module_utils import compare as c
 from ansible_collections.xphone.connect.plugins.module_utils import engine
 from ansible_collections.xphone.connect.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
-from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput, NotFound
+from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput, NotFound, ReplyLost
 
 UINT32_MAX = 4294967295
 
@@ -173,6 +173,15 @@ def policy_name(value):
     return text.rsplit("/", 1)[-1]
 
 
+def _associate(session, user, name):
+    """Set the user's policy (None resets it); a lost reply is followed by a read, never by a second send."""
+    try:
+        session.invoke("Set-ThrottlingPolicyAssociation", [("Identity", user), ("ThrottlingPolicy", name)])
+    except ReplyLost:
+        if not _same(_policy_of(session, user), name):
+            raise
+
+
 def _same(left, right):
     return policy_name(left).lower() == policy_name(right).lower()
 
@@ -190,7 +199,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     for user, before in moved:
         result["differences"].append(dict(option="users", parameter="ThrottlingPolicy (%s)" % user, before=before, after=name))
         if not check_mode:
-            session.invoke("Set-ThrottlingPolicyAssociation", [("Identity", user), ("ThrottlingPolicy", name)])
+            _associate(session, user, name)
     result["changed"] = result["changed"] or bool(moved)
     result["users"] = users
     return result
@@ -203,7 +212,7 @@ def _absent(session, wanted, associations, check_mode, diff_mode):
         if _same(before, name):
             differences.append(dict(option="users", parameter="ThrottlingPolicy (%s)" % user, before=name, after=None))
             if not check_mode:
-                session.invoke("Set-ThrottlingPolicyAssociation", [("Identity", user), ("ThrottlingPolicy", None)])
+                _associate(session, user, None)
     if not any(_same(p.get("Name"), name) for p in session.invoke("Get-ThrottlingPolicy")):
         return POLICY.run(session, wanted, check_mode=check_mode, diff_mode=diff_mode)
     mine = set(str(user).lower() for user, before in associations if _same(before, name))

@@ -90,6 +90,12 @@ databases:
   type: list
   elements: str
   sample: [DB01, DB02]
+servers:
+  description: The mailbox servers that hold a copy of those databases (every DAG member included).
+  returned: always
+  type: list
+  elements: str
+  sample: [EX01, EX02, EX03]
 extended_rights:
   description: The extended rights, as written.
   returned: always

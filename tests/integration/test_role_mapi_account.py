@@ -51,9 +51,10 @@ def restarts(handle, name="MSExchangeIS"):
 
 def test_the_account_its_rights_and_policy_then_nothing_then_back(lab_env, tmp_path):
     state = lab_env.state()
-    checked = mapi(lab_env, tmp_path, "--check", "--diff")
+    checked = mapi(lab_env, tmp_path, "--check", "--diff", "-vvvv")
     assert checked.rc == 0, checked.output
     assert lab_env.state() == state
+    assert CANARY not in checked.output
 
     first = mapi(lab_env, tmp_path, "-vvvv")
     assert first.rc == 0, first.output[-3000:]
@@ -118,3 +119,10 @@ def test_an_administrator_is_refused_and_nothing_changes(lab_env, tmp_path):
     assert "Administrator is a member of Domain Admins (Domain Admins > Administrator)" in run.output
     assert "mapi_account_name (or xphone_mapi_account)" in run.output
     assert lab_env.state() == state
+
+
+def test_a_dag_member_outside_the_play_is_named(lab_env, tmp_path):
+    run = mapi(lab_env, tmp_path, "--limit", "ex01,ex03", mapi_account_public_sources=6, mapi_account_max_sessions=64)
+    assert run.rc != 0
+    assert "but ex02 is not in this play" in run.output, run.output[-3000:]
+    assert all(sessions(lab_env, s) is None for s in SERVERS)

@@ -101,10 +101,11 @@ def test_site_check_then_apply_then_nothing_to_do(lab_env, tmp_path):
     check = site(lab_env, tmp_path, "--check", "--diff")
     assert check.rc == 0, check.output
     assert check.failed == 0
-    # Organisation objects (2 send connectors, 2 remote domains) through the first host, a relay connector on each.
-    assert check.hosts["ex01"]["changed"] >= 3, check.output
+    # Organisation objects (the service account, its rights and policy, 2 send connectors, 2 remote domains) through
+    # the first host; on each host a relay connector, its IMAP4 settings and its two IMAP4 services.
+    assert check.hosts["ex01"]["changed"] >= 6, check.output
     for name in servers[1:]:
-        assert check.hosts[name.lower()]["changed"] == 1, check.output
+        assert check.hosts[name.lower()]["changed"] == 3, check.output
     # --diff shows what would be created: the routed domains, the relay binding and who may relay.
     for planned in ("SMTP:fax.alleo.intern;1", "sms.alleo.intern", "0.0.0.0:2500", "127.0.0.21", "MimeText"):
         assert planned in check.output, planned

@@ -895,3 +895,13 @@ def test_ints_beyond_int32_travel_as_int64():
     assert wire_value(True) is True and wire_value(None) is None and wire_value("4294967295") == "4294967295"
     listed = wire_value([1, 2147483648])
     assert listed[0] == 1 and listed[1].tag == "I64"
+
+
+def test_a_large_int_that_crossed_the_persistent_connection_still_travels_as_int64():
+    from ansible_collections.xphone.connect.plugins.module_utils.session import wire_value  # pylint: disable=import-outside-toplevel
+    from ansible_collections.xphone.connect.plugins.module_utils.windows_plan import (  # pylint: disable=import-outside-toplevel
+        value_from_data, value_to_data)
+    crossed = value_from_data(value_to_data(4294967295))
+    sent = wire_value(crossed)
+    assert sent.tag == "I64" and sent.value == 4294967295
+    assert wire_value(value_from_data(value_to_data(128))) == 128
