@@ -113,3 +113,19 @@ def test_bad_input_changes_nothing(shared_labs, module_runner, args, option, wor
     result = module_runner(handle, "exchange_service_account")(**args)
     assert result.get("failed") and result.get("option") == option and words in result["msg"], result
     assert handle.state() == state
+
+
+def test_alias_display_name_and_organizational_unit_of_a_new_account(shared_labs, module_runner):
+    handle = shared_labs("account")
+    handle.reset()
+    run = module_runner(handle, "exchange_service_account")
+    planned_state = handle.state()
+    created = run(name="MAPIAccount", user_principal_name="MAPIAccount@alleo.intern", account_password=PASSWORD,
+                  alias="xphone-mapi", display_name="XPhone Connect service", organizational_unit="alleo.intern/Users")
+    assert created["changed"] is True and handle.state() != planned_state, created
+    user = account(handle)
+    assert user["mailbox"]["Alias"] == "xphone-mapi" and user["display_name"] == "XPhone Connect service"
+    assert user["ou"] == "Users" and created["account"]["PrimarySmtpAddress"].startswith("xphone-mapi@")
+    # The options shape a new account only; an existing one is left as it is.
+    again = run(name="MAPIAccount", alias="other", display_name="Other")
+    assert again["changed"] is False and account(handle)["mailbox"]["Alias"] == "xphone-mapi"

@@ -123,3 +123,15 @@ def test_one_beyond_the_bound_is_refused(shared_labs, module_runner):
     handle.reset()
     result = module_runner(handle, "exchange_throttling")(name="P", settings={"EwsMaxBurst": 4294967296})
     assert result.get("failed") and "EwsMaxBurst" in result["msg"]
+
+
+def test_is_service_account_cycle(shared_labs, module_runner):
+    handle = shared_labs("throttling")
+    handle.reset()
+    run = module_runner(handle, "exchange_throttling")
+    assert run(name="NoThrottlingPolicy", is_service_account=True)["changed"] is True
+    assert policy(handle)["IsServiceAccount"] is True
+    assert run(name="NoThrottlingPolicy", is_service_account=True)["changed"] is False
+    assert run(name="NoThrottlingPolicy", is_service_account=False)["changed"] is True
+    assert policy(handle)["IsServiceAccount"] is False
+    assert run(name="NoThrottlingPolicy", state="absent")["changed"] is True and policy(handle) is None
