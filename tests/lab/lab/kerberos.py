@@ -329,7 +329,16 @@ class Realm:
     def kadmin(self, commands: list[str], secrets_in: t.Iterable[str] = ()) -> str:
         """Run kadmin.local commands (one process for all of them); passwords never reach an error message."""
         with self._lock:
-            out = self._run([tool("kadmin.local"), "-r", self.name], stdin="\n".join(commands) + "\n")
+            for attempt in range(4):
+                try:
+                    out = self._run([tool("kadmin.local"), "-r", self.name], stdin="\n".join(commands) + "\n")
+                    break
+                except KadminError as err:
+                    # krb5kdc holds the database lock briefly while it records a logon (the lockout policy's counters);
+                    # kadmin.local then fails to lock it. Under load that happens; wait and try again.
+                    if attempt == 3 or "lock" not in str(err).lower():
+                        raise
+                    time.sleep(0.25 * (attempt + 1))
         for secret in secrets_in:
             out = out.replace(secret, "********")
         return out
