@@ -15,6 +15,7 @@ import base64
 import re
 
 from ansible_collections.xphone.connect.plugins.module_utils.connection import WINDOWS_CONNECTION_ARGUMENT_SPEC
+from ansible_collections.xphone.connect.plugins.module_utils.windows_session import host_name
 from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
 
 ENDPOINT = "windows"
@@ -118,7 +119,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     present = key_name in values
     raw = values.get(key_name)
     current = _shown(kind, raw)
-    label = 'registry value "%s\\%s" on %s' % (path, name, getattr(getattr(session, "settings", None), "server", "the host"))
+    label = 'registry value "%s\\%s" on %s' % (path, name, host_name(session))
     differences = []
     if absent:
         if present:

@@ -14,6 +14,7 @@ from ansible_collections.xphone.connect.plugins.module_utils import compare as c
 from ansible_collections.xphone.connect.plugins.module_utils import engine
 from ansible_collections.xphone.connect.plugins.module_utils.connection import WINDOWS_CONNECTION_ARGUMENT_SPEC
 from ansible_collections.xphone.connect.plugins.module_utils.errors import InvalidInput
+from ansible_collections.xphone.connect.plugins.module_utils.windows_session import host_name
 
 ENDPOINT = "windows"
 
@@ -67,8 +68,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     if params.get("restart") and params.get("state") == "stopped":
         raise InvalidInput("restart", "cannot be combined with state: stopped")
     result = SERVICE.run(session, params, check_mode=check_mode, diff_mode=diff_mode)
-    settings = getattr(session, "settings", None)
-    result["object"] = 'service "%s" on %s' % (params["name"], getattr(settings, "server", None) or "the host")
+    result["object"] = 'service "%s" on %s' % (params["name"], host_name(session))
     if "diff" in result:
         result["diff"].update(before_header=result["object"], after_header=result["object"])
     starting = any(d["option"] == "state" for d in result["differences"])

@@ -63,6 +63,11 @@ _PYWINRM_SETTINGS_REFUSED = re.compile(r"is not installed|unsupported auth metho
                                        r"does not support it|^invalid ")
 
 
+def host_name(session):
+    """The Windows host a module core's session talks to, as messages and diffs name it."""
+    return getattr(getattr(session, "settings", None), "server", None) or "the host"
+
+
 # -- psrp: a plan step through the session's own attempt ---------------------------------------------------
 
 def psrp_value(value, top=True):

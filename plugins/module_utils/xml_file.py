@@ -16,6 +16,7 @@ import datetime
 import re
 
 from ansible_collections.xphone.connect.plugins.module_utils.connection import WINDOWS_CONNECTION_ARGUMENT_SPEC
+from ansible_collections.xphone.connect.plugins.module_utils.windows_session import host_name
 from ansible_collections.xphone.connect.plugins.module_utils.errors import ConfigurationError, InvalidInput, XPhoneError
 
 ENDPOINT = "windows"
@@ -184,7 +185,7 @@ def run(session, params, check_mode=False, diff_mode=False):
     data = bytes(bytearray(raw[0] if raw and isinstance(raw[0], list) else raw))
     new, before = edit(data, xpath, attribute, value, params.get("create", True))
     label = "%s in %s on %s" % (xpath + ("/@" + attribute if attribute else ""), path,
-                                getattr(getattr(session, "settings", None), "server", "the host"))
+                                host_name(session))
     result = dict(changed=new != data, path=path, xpath=xpath, attribute=attribute, before=before, value=value,
                   object=label, backup_file=None,
                   differences=[] if new == data else [dict(option="value", parameter=xpath, before=before, after=value)])
